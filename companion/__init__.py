@@ -1,0 +1,29 @@
+"""The Alliance companion web app."""
+
+from pathlib import Path
+
+from flask import Flask
+from flask_smorest import Api
+
+from . import cli, errors, people, schedule
+from .config import Config
+from .extensions import db, migrate
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    api = Api(app)
+    errors.init_app(app)  # after the Api, so this shape wins over its handler
+
+    schedule.init_app(app, api)
+    people.init_app(app, api)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,49 @@
+"""Configuration read from the environment, with safe development defaults."""
+
+import os
+
+
+def database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the usual short forms."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = database_url(
+        os.environ.get("DATABASE_URL", "sqlite:///companion.db")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    API_TITLE = "Alliance companion"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    API_SPEC_OPTIONS = {
+        "info": {
+            "description": "Backend of the event companion app: agenda, rooms, "
+            "personal schedules and push reminders."
+        },
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"}
+            }
+        },
+    }
+    # Public base URL for links the API hands out (calendar feeds, exports).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "720"))
+
+    PUSH_BACKEND = os.environ.get("PUSH_BACKEND", "")
+    FIREBASE_CREDENTIALS = os.environ.get("FIREBASE_CREDENTIALS", "")
+    FCM_ENDPOINT = os.environ.get("FCM_ENDPOINT", "")
