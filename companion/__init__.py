@@ -5,6 +5,8 @@ from pathlib import Path
 from flask import Flask
 from flask_smorest import Api
 
+import notifications
+
 from . import cli, errors, people, schedule
 from .config import Config
 from .extensions import db, migrate
@@ -25,5 +27,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     schedule.init_app(app, api)
     people.init_app(app, api)
+    notifications.init_app(app, api)
     cli.init_app(app)
     return app

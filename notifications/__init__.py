@@ -1,0 +1,7 @@
+"""Push notifications: outbox, senders (fcm, log), dispatcher, reminders, in-app inbox."""
+
+from . import cli, models  # noqa: F401  (models registers the tables)
+
+
+def init_app(app, api):
+    cli.init_app(app)

@@ -1,0 +1,79 @@
+"""``flask notifications ...``: the worker, one-off dispatch, and reminder planning."""
+
+import logging
+import signal
+from datetime import datetime, timezone
+
+import click
+from flask import current_app
+
+from . import senders
+from .dispatcher import Dispatcher, Worker
+
+
+class AwareDateTime(click.ParamType):
+    """An ISO 8601 instant with an offset (``2020-03-30T14:20:00Z``); naive is refused."""
+
+    name = "ISO8601"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            moment = value
+        else:
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                self.fail(f"{value!r} is not an ISO 8601 date and time", param, ctx)
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            self.fail(f"{value!r} has no offset; write e.g. {value}Z or {value}+02:00",
+                      param, ctx)
+        return moment.astimezone(timezone.utc)
+
+
+def make_dispatcher() -> Dispatcher:
+    return Dispatcher(senders.from_config(current_app.config))
+
+
+@click.group("notifications")
+def notifications_group():
+    """Push notifications: the dispatcher and reminder planning."""
+
+
+@notifications_group.command("worker")
+@click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
+              help="Seconds between looks at the outbox when nothing is due sooner.")
+def worker_command(poll):
+    """Send what is due, forever; SIGTERM stops after the batch in flight."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    dispatcher = make_dispatcher()
+    worker = Worker(dispatcher, poll=poll)
+    signal.signal(signal.SIGTERM, worker.stop)
+    signal.signal(signal.SIGINT, worker.stop)
+    click.echo(f"notifications worker: sending through {type(dispatcher.sender).__name__}")
+    try:
+        worker.run()
+    finally:
+        dispatcher.sender.close()
+    click.echo("notifications worker: stopped")
+
+
+@notifications_group.command("dispatch")
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@click.option("--now", type=AwareDateTime(), default=None,
+              help="Take this instant as now (ISO 8601 with an offset).")
+def dispatch_command(once, now):
+    """Send everything due at one moment, then exit."""
+    if not once:
+        raise click.UsageError("dispatch runs once: pass --once "
+                               "(`flask notifications worker` runs forever)")
+    dispatcher = make_dispatcher()
+    try:
+        tally = dispatcher.run_once(now=now)
+    finally:
+        dispatcher.sender.close()
+    click.echo(f"dispatched: {tally}")
+
+
+def init_app(app):
+    app.cli.add_command(notifications_group)

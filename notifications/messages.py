@@ -1,0 +1,36 @@
+"""Built-in texts of the pushes, in the conference's languages.
+
+Pushes show on lock screens, so a text carries nothing personal: only the session's
+title, its local start time and its room.
+"""
+
+from companion.timeutil import localise
+
+FALLBACK = "en"
+
+TEXTS = {
+    "reminder": {
+        "en": {"title": "Reminder: {title}", "starts": "Starts at {time}"},
+        "fr": {"title": "Rappel : {title}", "starts": "Commence à {time}"},
+        "de": {"title": "Erinnerung: {title}", "starts": "Beginnt um {time} Uhr"},
+        "it": {"title": "Promemoria: {title}", "starts": "Inizia alle {time}"},
+        "ru": {"title": "Напоминание: {title}", "starts": "Начало в {time}"},
+        "es": {"title": "Recordatorio: {title}", "starts": "Empieza a las {time}"},
+    },
+}
+
+
+def texts(kind: str, language: str | None) -> dict:
+    """The texts of a kind of message in a language, English when we have none."""
+    catalogue = TEXTS[kind]
+    return catalogue.get(language or FALLBACK) or catalogue[FALLBACK]
+
+
+def reminder(session, language: str | None) -> tuple[str, str]:
+    """Title and body of a session reminder: "Starts at 16:30 · Neuer Saal"."""
+    words = texts("reminder", language)
+    time = localise(session.starts_at, session.timezone).strftime("%H:%M")
+    body = words["starts"].format(time=time)
+    if session.room is not None:
+        body = f"{body} · {session.room.name}"
+    return words["title"].format(title=session.title), body

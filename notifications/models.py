@@ -1,0 +1,84 @@
+"""The outbox of pushes still to send, and each attendee's in-app inbox."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from companion.extensions import db
+from companion.people.models import Attendee
+from companion.timeutil import UTCDateTime, utcnow
+
+# pending: waiting for next_attempt_at; sending: claimed by a worker until locked_until;
+# sent, failed (for good, reason in last_error), expired (too late to matter),
+# cancelled (what caused it went away): final.
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "expired", "cancelled")
+
+
+class OutboxMessage(db.Model):
+    """One logical message to one attendee, sent to each of their devices.
+
+    Written in the same transaction as the change that causes it, sent after commit
+    by the dispatcher. ``key`` names the logical message, so writing it twice is a no-op.
+    """
+
+    __tablename__ = "push_outbox"
+    __table_args__ = (Index("ix_push_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    attendee_id: Mapped[int] = mapped_column(
+        ForeignKey("attendees.id", ondelete="CASCADE"), index=True
+    )
+    # A deleted session takes its reminders with it: they must never go out.
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    collapse_key: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(
+        Enum(*OUTBOX_STATUSES, name="outbox_status", native_enum=False, create_constraint=True),
+        default="pending",
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Never sent at or after this instant (a reminder: its session's start).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Devices that already have it, so that a retry only goes to the others.
+    delivered_to: Mapped[list] = mapped_column(JSON, default=list)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    attendee: Mapped[Attendee] = relationship()
+
+
+class InboxNotification(db.Model):
+    """What was pushed to an attendee, readable in the app even without a device."""
+
+    __tablename__ = "inbox_notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attendee_id: Mapped[int] = mapped_column(
+        ForeignKey("attendees.id", ondelete="CASCADE"), index=True
+    )
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("push_outbox.id", ondelete="SET NULL"), unique=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    attendee: Mapped[Attendee] = relationship()
+
+    @property
+    def timezone(self) -> str:
+        return self.attendee.event.timezone

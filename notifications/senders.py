@@ -1,0 +1,287 @@
+"""Senders: where a push goes. ``fcm`` through firebase-admin, ``log`` as JSON lines.
+
+A sender takes a list of pushes (one message to one device each) and returns one
+`Result` per push, in order. It never raises for a push that failed: the dispatcher
+decides from the result what happens next.
+"""
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+
+import firebase_admin
+import requests
+from firebase_admin import credentials, exceptions, messaging
+from urllib3.util.retry import Retry
+
+SENT = "sent"          # accepted by the push service
+GONE = "gone"          # the device is no longer there: forget it
+REJECTED = "rejected"  # the message itself is wrong: retrying cannot help
+RETRY = "retry"        # a passing failure: try again later
+
+
+@dataclass(frozen=True)
+class Push:
+    outbox_id: int
+    device_id: int
+    address: str  # what the device registered: its Firebase installation ID (FID)
+    platform: str
+    title: str
+    body: str
+    data: dict
+    collapse_key: str | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: str
+    error: str | None = None
+    retry_after: float | None = None  # seconds the service asked us to wait
+
+
+class Sender(Protocol):
+    batch_size: int
+
+    def send(self, pushes: list[Push], now: datetime) -> list[Result]: ...
+
+    def close(self) -> None: ...
+
+
+class LogSender:
+    """The default without credentials: one JSON line per push on standard output."""
+
+    batch_size = 500
+
+    def __init__(self, stream=None):
+        self.stream = stream
+
+    def send(self, pushes: list[Push], now: datetime) -> list[Result]:
+        out = self.stream or sys.stdout
+        for push in pushes:
+            line = {
+                "outbox_id": push.outbox_id, "device_id": push.device_id,
+                "platform": push.platform, "title": push.title, "body": push.body,
+                "data": push.data, "collapse_key": push.collapse_key,
+                "expires_at": push.expires_at.isoformat() if push.expires_at else None,
+            }
+            print(json.dumps(line, ensure_ascii=False), file=out)
+        out.flush()
+        return [Result(SENT) for _ in pushes]
+
+    def close(self) -> None:
+        pass
+
+
+# --- Firebase Cloud Messaging ---------------------------------------------------
+
+PINNED_SDK = "7.7.0"
+GOOGLE_ENDPOINT = "https://fcm.googleapis.com"
+SEND_PATH = "/v1/projects/{project}/messages:send"
+HTTP_TIMEOUT = 10  # seconds; the SDK's default is 120
+CONNECTIONS = 500  # keep-alive connections per endpoint: one per thread of send_each
+
+# send_each retries 500 and 503 up to four times with backoff, and urllib3 sleeps for
+# any Retry-After: a batch could stall for seconds or minutes. We retry ourselves,
+# per message and after the batch, so the SDK may only retry a connection that failed
+# to open (nothing was sent yet).
+NO_SDK_RETRIES = Retry(
+    total=1, connect=1, read=0, redirect=0, status=0, other=0,
+    respect_retry_after_header=False, raise_on_status=False, allowed_methods=None,
+)
+
+GONE_CODES = {"UNREGISTERED", "SENDER_ID_MISMATCH"}
+REJECTED_CODES = {"INVALID_ARGUMENT"}
+
+
+def messaging_service(app: firebase_admin.App):
+    """The SDK's messaging service of an app (it has no public handle)."""
+    return messaging._get_messaging_service(app)  # noqa: SLF001
+
+
+def point_at(app: firebase_admin.App, endpoint: str | None) -> str:
+    """Make the SDK send to ``endpoint`` (default Google's) without retrying inside.
+
+    firebase-admin has no option for the FCM URL: ``_MessagingService`` builds
+    ``_fcm_url`` from ``FCM_URL`` and the project, and posts every message to it through
+    ``_client.session``. We set both; a test checks the SDK still works that way.
+    """
+    service = messaging_service(app)
+    if not (hasattr(service, "_fcm_url") and hasattr(service, "_client")):
+        raise RuntimeError(
+            f"firebase-admin {firebase_admin.__version__} no longer has the messaging "
+            f"internals FCM_ENDPOINT relies on (written for {PINNED_SDK})"
+        )
+    base = (endpoint or GOOGLE_ENDPOINT).rstrip("/")
+    service._fcm_url = base + SEND_PATH.format(project=service._project_id)
+    if getattr(service, "_companion_base", None) != base:
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=1, pool_maxsize=CONNECTIONS, max_retries=NO_SDK_RETRIES
+        )
+        service._client.session.mount(base + "/", adapter)
+        service._companion_base = base
+    return service._fcm_url
+
+
+def close_app(app: firebase_admin.App) -> None:
+    """Close the messaging HTTP connections and delete the app."""
+    service = app._services.get("_messaging")  # only if it was ever used
+    if service is not None and service._client.session is not None:
+        service._client.close()
+    firebase_admin.delete_app(app)
+
+
+def fcm_message(push: Push, now: datetime) -> messaging.Message:
+    """The FCM message for one device: visible, urgent, and gone once it is too late.
+
+    Android: high priority, ``ttl`` running out at ``expires_at``, one collapse key per
+    session; APNs: the same as ``apns-priority`` 10, ``apns-expiration`` and
+    ``apns-collapse-id``.
+    """
+    ttl = None
+    headers = {"apns-priority": "10"}
+    if push.expires_at is not None:
+        ttl = timedelta(seconds=max(1, int((push.expires_at - now).total_seconds())))
+        headers["apns-expiration"] = str(int(push.expires_at.timestamp()))
+    if push.collapse_key:
+        headers["apns-collapse-id"] = push.collapse_key
+    return messaging.Message(
+        fid=push.address,
+        notification=messaging.Notification(title=push.title, body=push.body),
+        data=push.data,
+        android=messaging.AndroidConfig(
+            priority="high", ttl=ttl, collapse_key=push.collapse_key,
+            notification=messaging.AndroidNotification(tag=push.collapse_key),
+        ),
+        apns=messaging.APNSConfig(headers=headers),
+    )
+
+
+def error_code(error: exceptions.FirebaseError) -> str:
+    """FCM's own code (UNREGISTERED, QUOTA_EXCEEDED, ...) or else the platform code."""
+    response = error.http_response
+    if response is not None:
+        try:
+            details = response.json()["error"].get("details", [])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            details = []
+        for detail in details:
+            if detail.get("@type", "").endswith("google.firebase.fcm.v1.FcmError"):
+                return detail.get("errorCode") or error.code
+    return error.code
+
+
+def retry_after(error: exceptions.FirebaseError) -> float | None:
+    """The Retry-After of a failed response, in seconds (a number or an HTTP date)."""
+    response = error.http_response
+    value = response.headers.get("Retry-After") if response is not None else None
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def result_of(error: exceptions.FirebaseError) -> Result:
+    code = error_code(error)
+    reason = f"{code}: {error}"
+    if code in GONE_CODES:
+        return Result(GONE, reason)
+    if code in REJECTED_CODES:
+        return Result(REJECTED, reason)
+    return Result(RETRY, reason, retry_after(error))
+
+
+class FcmSender:
+    """Sends through firebase-admin's ``messaging.send_each``, at most 500 at a time.
+
+    Devices register their Firebase installation ID (FID): firebase-admin 7.7 deprecates
+    ``Message.token`` (the legacy registration token) for ``Message.fid``.
+    """
+
+    batch_size = 500
+
+    def __init__(self, app: firebase_admin.App, endpoint: str | None = None,
+                 owns_app: bool = False):
+        self.app = app
+        self.owns_app = owns_app
+        self.url = point_at(app, endpoint)
+
+    @classmethod
+    def from_config(cls, config) -> "FcmSender":
+        """Use the named Firebase app if it exists, else start it from the credentials."""
+        name = config.get("FIREBASE_APP_NAME") or "companion"
+        try:
+            return cls(firebase_admin.get_app(name), config.get("FCM_ENDPOINT"))
+        except ValueError:
+            pass
+        path = config.get("FIREBASE_CREDENTIALS")
+        if not path:
+            raise RuntimeError("PUSH_BACKEND=fcm needs FIREBASE_CREDENTIALS "
+                               "(the path of a service-account JSON file)")
+        app = firebase_admin.initialize_app(
+            credentials.Certificate(path), {"httpTimeout": HTTP_TIMEOUT}, name=name
+        )
+        return cls(app, config.get("FCM_ENDPOINT"), owns_app=True)
+
+    def send(self, pushes: list[Push], now: datetime) -> list[Result]:
+        results: list[Result] = []
+        for start in range(0, len(pushes), self.batch_size):
+            results.extend(self._send_batch(pushes[start:start + self.batch_size], now))
+        return results
+
+    def _send_batch(self, pushes: list[Push], now: datetime) -> list[Result]:
+        messages = [fcm_message(push, now) for push in pushes]
+        try:
+            return self._send_each(messages)
+        except ValueError:
+            pass
+        # The SDK encodes the whole list before sending: one malformed message stops
+        # them all. Reject the malformed ones and send the others.
+        results: list[Result | None] = [None] * len(messages)
+        valid = []
+        for position, message in enumerate(messages):
+            try:
+                str(message)  # encodes with the SDK's own checks
+                valid.append(position)
+            except ValueError as error:
+                results[position] = Result(REJECTED, f"INVALID_ARGUMENT: {error}")
+        if valid:
+            for position, result in zip(valid, self._send_each([messages[p] for p in valid])):
+                results[position] = result
+        return results
+
+    def _send_each(self, messages: list[messaging.Message]) -> list[Result]:
+        try:
+            batch = messaging.send_each(messages, app=self.app)
+        except exceptions.FirebaseError as error:  # the batch as a whole, e.g. no token
+            return [Result(RETRY, f"{error.code}: {error}")] * len(messages)
+        return [
+            Result(SENT) if response.success else result_of(response.exception)
+            for response in batch.responses
+        ]
+
+    def close(self) -> None:
+        if self.owns_app:
+            close_app(self.app)
+
+
+def from_config(config) -> Sender:
+    """The sender the configuration asks for: ``PUSH_BACKEND``, else fcm with credentials."""
+    backend = config.get("PUSH_BACKEND") or (
+        "fcm" if config.get("FIREBASE_CREDENTIALS") else "log"
+    )
+    if backend == "log":
+        return LogSender()
+    if backend == "fcm":
+        return FcmSender.from_config(config)
+    raise RuntimeError(f"PUSH_BACKEND must be 'fcm' or 'log', not {backend!r}")
