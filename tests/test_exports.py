@@ -291,6 +291,19 @@ def test_people_show_only_id_and_name_everywhere(client, conference, frab_schema
         assert "Prosecution Service" not in body
 
 
+def test_a_session_without_room_is_at_the_venue(client, conference, frab_schema,
+                                                c3voc_validator):
+    conference.sessions[9].room = None  # lunch
+    db.session.commit()
+    venue = "Hofburg (Neuer Saal), Vienna"
+    day_2 = c3voc(client, c3voc_validator)["schedule"]["conference"]["days"][1]
+    assert list(day_2["rooms"]) == ["Neuer Saal", venue]
+    assert [t["title"] for t in day_2["rooms"][venue]] == ["Lunch Break"]
+    rooms = frab(client, frab_schema).findall("day[@index='2']/room")
+    assert [r.get("name") for r in rooms] == ["Neuer Saal", venue]
+    assert str(by_summary(calendar(client), "Lunch")["LOCATION"]) == venue
+
+
 # --- HTTP ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("suffix", ["ics", "xml", "json"])
