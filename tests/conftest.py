@@ -151,9 +151,9 @@ def make_attendee(app, conference):
     def make(code: str | None = None, **fields):
         nonlocal count
         count += 1
-        values = {"email": f"attendee{count}@example.org", "name": f"Attendee {count}",
-                  "roles": ["attendee"], **fields}
-        attendee = Attendee(event=conference, **values)
+        values = {"event": conference, "email": f"attendee{count}@example.org",
+                  "name": f"Attendee {count}", "roles": ["attendee"], **fields}
+        attendee = Attendee(**values)
         if code is not None:
             attendee.access_code_hash = auth.hash_access_code(code)
         db.session.add(attendee)
