@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $${PORT:-8000}
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

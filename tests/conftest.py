@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from companion import create_app
+from companion import auth, create_app
 from companion.config import database_url
 from companion.extensions import db
+from companion.people.models import Attendee
 from companion.schedule import operations as schedule_ops
 
 POSTGRES_URL = os.environ.get(
@@ -137,3 +138,37 @@ def conference(app):
     """The seeded 20th Alliance conference."""
     schedule_ops.seed_conference(schedule_ops.conference_data())
     return schedule_ops.get_event("alliance-2020")
+
+
+@pytest.fixture
+def make_attendee(app, conference):
+    """A maker of attendees of the seeded conference: ``make_attendee(roles=[...])``.
+
+    ``code`` sets an access code (stored hashed, as the import does).
+    """
+    count = 0
+
+    def make(code: str | None = None, **fields):
+        nonlocal count
+        count += 1
+        values = {"event": conference, "email": f"attendee{count}@example.org",
+                  "name": f"Attendee {count}", "roles": ["attendee"], **fields}
+        attendee = Attendee(**values)
+        if code is not None:
+            attendee.access_code_hash = auth.hash_access_code(code)
+        db.session.add(attendee)
+        db.session.commit()
+        return attendee
+
+    return make
+
+
+@pytest.fixture
+def bearer(app):
+    """Authorization headers of a fresh token: ``client.get(url, headers=bearer(who))``."""
+    def headers(attendee) -> dict:
+        token, _ = auth.issue_token(attendee)
+        db.session.commit()
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers

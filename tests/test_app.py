@@ -19,6 +19,9 @@ BUILT = [
     "/api/v1/events/{slug}/sessions/{session_id}",
     "/api/v1/events/{slug}/rooms",
     "/api/v1/events/{slug}/rooms/{room_id}",
+    "/api/v1/events/{slug}/schedule.ics",
+    "/api/v1/events/{slug}/schedule.xml",
+    "/api/v1/events/{slug}/schedule.json",
 ]
 
 

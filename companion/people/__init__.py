@@ -4,4 +4,7 @@ from . import models  # noqa: F401  (registers the tables)
 
 
 def init_app(app, api):
-    pass
+    from . import views
+
+    api.register_blueprint(views.auth_blp)
+    api.register_blueprint(views.me_blp)

@@ -1,12 +1,13 @@
-"""Public agenda routes: events, sessions, rooms. All are read-only and polled by phones."""
+"""Public agenda routes: events, sessions, rooms, exports. All are read-only and polled."""
 
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..extensions import db
 from ..pagination import paginate
-from . import operations
+from . import exports, operations
 from .models import Event
 from .schemas import EventSchema, RoomSchema, SessionQuerySchema, SessionSchema
 
@@ -72,3 +73,60 @@ class RoomDetail(MethodView):
     def get(self, slug, room_id):
         """One room"""
         return operations.get_room(operations.get_event(slug), room_id)
+
+
+# --- exports -------------------------------------------------------------------------
+
+def public_url() -> str:
+    return (current_app.config["PUBLIC_URL"] or request.host_url).rstrip("/")
+
+
+def exported(slug: str):
+    """The event and all its sessions; answers 304 first when the client has them."""
+    event = operations.get_event(slug)
+    sessions = db.session.scalars(operations.sessions_query(event)).all()
+    blp.set_etag([exports.schedule_version(event, sessions), public_url(), request.path])
+    return event, sessions
+
+
+def document(body, mimetype: str, filename: str):
+    response = current_app.response_class(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@blp.route("/<slug>/schedule.ics")
+class ScheduleCalendar(MethodView):
+    @blp.etag
+    @blp.response(200, {"type": "string"}, content_type="text/calendar",
+                  description="iCalendar (RFC 5545) with the event's VTIMEZONE")
+    def get(self, slug):
+        """The agenda as a calendar to subscribe to; cancelled sessions are STATUS:CANCELLED"""
+        event, sessions = exported(slug)
+        return document(exports.to_ical(event, sessions), "text/calendar",
+                        f"{event.slug}-schedule.ics")
+
+
+@blp.route("/<slug>/schedule.xml")
+class ScheduleFrab(MethodView):
+    @blp.etag
+    @blp.response(200, {"type": "string"}, content_type="application/xml",
+                  description="frab-compatible schedule.xml (c3voc schema)")
+    def get(self, slug):
+        """The agenda for schedule apps (frab XML); cancelled sessions are left out"""
+        event, sessions = exported(slug)
+        return document(exports.to_xml(event, sessions, public_url()), "application/xml",
+                        f"{event.slug}-schedule.xml")
+
+
+@blp.route("/<slug>/schedule.json")
+class ScheduleC3voc(MethodView):
+    @blp.etag
+    @blp.response(200, {"type": "object", "description": f"See {exports.C3VOC_SCHEMA}"},
+                  content_type="application/json",
+                  description="c3voc schedule.json, as frab and pretalx publish it")
+    def get(self, slug):
+        """The agenda for schedule apps (c3voc JSON); cancelled sessions are left out"""
+        event, sessions = exported(slug)
+        return document(exports.to_json(event, sessions, public_url()), "application/json",
+                        f"{event.slug}-schedule.json")

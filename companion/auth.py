@@ -1,0 +1,176 @@
+"""Who is calling: bearer tokens, access codes, and the checks views put in front of them.
+
+Tokens and access codes are random and only their hashes are stored. A token is a
+long random string, so a fast sha256 suffices to look it up; an access code is short
+enough to type, so it gets a slow KDF (scrypt) against offline guessing.
+
+Views use ``@login_required`` or ``@role_required("organiser")`` and then
+``current_attendee()``. Both decorators also document themselves in the OpenAPI
+document (``bearerAuth`` security, the 401 and 403 responses).
+"""
+
+import hashlib
+import secrets
+from datetime import timedelta
+from functools import wraps
+
+from flask import current_app, g, request
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+from .people.models import AccessToken, Attendee
+from .timeutil import utcnow
+
+BEARER = [{"bearerAuth": []}]
+
+# Crockford's base32 without the look-alikes I, L, O, U: easy to read out and type.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12  # 60 bits
+CODE_GROUP = 4
+# ~40 ms per check: slow for a guesser with a stolen table, bearable for an import.
+CODE_HASH_METHOD = "scrypt:16384:8:1"
+# Checked against when nobody has the email, so that a miss takes as long as a hit.
+_NOBODY = generate_password_hash("-" * CODE_LENGTH, method=CODE_HASH_METHOD)
+
+# Builds the OpenAPI notes of the decorators below; never registered as routes.
+_doc = Blueprint("auth-doc", __name__)
+
+
+# --- access codes --------------------------------------------------------------
+
+def new_access_code() -> str:
+    """A fresh code, grouped for reading out: ``7KQ4-MX2P-9DHT``."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(raw[i:i + CODE_GROUP] for i in range(0, CODE_LENGTH, CODE_GROUP))
+
+
+def normalise_access_code(code: str) -> str:
+    """What counts of a typed code: case, spaces and dashes do not."""
+    return "".join(code.split()).replace("-", "").upper()
+
+
+def hash_access_code(code: str) -> str:
+    return generate_password_hash(normalise_access_code(code), method=CODE_HASH_METHOD)
+
+
+def check_access_code(attendee: Attendee | None, code: str) -> bool:
+    """True when the code is the attendee's; as slow for no attendee as for a wrong code."""
+    stored = attendee.access_code_hash if attendee is not None else None
+    matches = check_password_hash(stored or _NOBODY, normalise_access_code(code))
+    return matches and stored is not None
+
+
+# --- bearer tokens ---------------------------------------------------------------
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(attendee: Attendee) -> tuple[str, AccessToken]:
+    """A new bearer token for the attendee; the caller commits. Only the hash is kept."""
+    token = secrets.token_urlsafe(32)
+    hours = current_app.config["TOKEN_TTL_HOURS"]
+    access = AccessToken(
+        attendee=attendee,
+        token_hash=hash_token(token),
+        expires_at=utcnow() + timedelta(hours=hours),
+    )
+    db.session.add(access)
+    return token, access
+
+
+def revoke_token(access: AccessToken) -> None:
+    if access.revoked_at is None:
+        access.revoked_at = utcnow()
+
+
+def revoke_all_tokens(attendee: Attendee) -> int:
+    """Sign the attendee out everywhere; returns how many tokens were live."""
+    live = db.session.scalars(
+        select(AccessToken).where(
+            AccessToken.attendee_id == attendee.id, AccessToken.revoked_at.is_(None)
+        )
+    ).all()
+    for access in live:
+        revoke_token(access)
+    return len(live)
+
+
+def find_live_token(token: str) -> AccessToken | None:
+    access = db.session.scalar(
+        select(AccessToken).where(AccessToken.token_hash == hash_token(token))
+    )
+    if access is None or access.revoked_at is not None or access.expires_at <= utcnow():
+        return None
+    return access
+
+
+def unauthorised(message: str, error: str | None = None):
+    """401 in the one error shape, with the challenge RFC 6750 asks for."""
+    challenge = "Bearer" if error is None else f'Bearer error="{error}"'
+    abort(401, message=message, headers={"WWW-Authenticate": challenge})
+
+
+def authenticate() -> Attendee:
+    """Find the caller from the Authorization header, or answer 401."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        unauthorised("Sign in first: send Authorization: Bearer <token>")
+    access = find_live_token(token)
+    if access is None:
+        unauthorised("The token is unknown, expired or signed out", error="invalid_token")
+    g.access_token = access
+    g.attendee = access.attendee
+    return access.attendee
+
+
+def current_attendee() -> Attendee:
+    """The signed-in attendee of this request (inside a ``login_required`` view)."""
+    attendee = g.get("attendee")
+    if attendee is None:
+        raise RuntimeError("current_attendee() outside a login_required view")
+    return attendee
+
+
+def current_token() -> AccessToken:
+    return g.access_token
+
+
+# --- decorators ------------------------------------------------------------------
+
+def _documented(view, *statuses: int):
+    view = _doc.doc(security=BEARER)(view)
+    for status in statuses:
+        name = {401: "UNAUTHORIZED", 403: "FORBIDDEN"}[status]
+        view = _doc.alt_response(status, response=name)(view)
+    return view
+
+
+def login_required(view):
+    """Only for a signed-in attendee; 401 otherwise."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        authenticate()
+        return view(*args, **kwargs)
+
+    return _documented(wrapper, 401)
+
+
+def role_required(*roles: str):
+    """Only for a signed-in attendee holding one of the roles: 401, then 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            attendee = authenticate()
+            if not any(attendee.has_role(role) for role in roles):
+                abort(403, message=f"Only for: {', '.join(roles)}")
+            return view(*args, **kwargs)
+
+        return _documented(wrapper, 401, 403)
+
+    return decorator

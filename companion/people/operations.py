@@ -1,0 +1,110 @@
+"""Sign-in, preferences and bookmarks: the work behind the /auth and /me views."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_smorest import abort
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .. import auth
+from ..extensions import db
+from ..schedule.models import Event, Session
+from ..schedule.operations import get_session
+from ..timeutil import utcnow
+from .models import Attendee, Bookmark, default_notify
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+@dataclass
+class SignIn:
+    token: str
+    expires_at: datetime
+    attendee: Attendee
+
+    @property
+    def timezone(self) -> str:
+        return self.attendee.event.timezone
+
+
+def find_by_code(email: str, code: str, event_slug: str | None = None) -> Attendee | None:
+    """The attendee with this email whose access code this is, if any.
+
+    One email may be registered at several events; the code tells them apart.
+    """
+    statement = select(Attendee).where(func.lower(Attendee.email) == normalise_email(email))
+    if event_slug is not None:
+        statement = statement.join(Event).where(Event.slug == event_slug)
+    candidates = db.session.scalars(statement.order_by(Attendee.id)).all()
+    for attendee in candidates or [None]:  # None: spend the same time on a miss
+        if auth.check_access_code(attendee, code):
+            return attendee
+    return None
+
+
+def sign_in(email: str, code: str, event_slug: str | None = None) -> SignIn:
+    attendee = find_by_code(email, code, event_slug)
+    if attendee is None:
+        auth.unauthorised("Unknown email or access code")
+    token, access = auth.issue_token(attendee)
+    db.session.commit()
+    return SignIn(token=token, expires_at=access.expires_at, attendee=attendee)
+
+
+def sign_out() -> None:
+    auth.revoke_token(auth.current_token())
+    db.session.commit()
+
+
+def update_preferences(attendee: Attendee, changes: dict) -> Attendee:
+    """Apply a PATCH /me; notify categories merge into the current ones."""
+    notify = changes.pop("notify", None)
+    if notify is not None:
+        attendee.notify = {**default_notify(), **(attendee.notify or {}), **notify}
+    for name, value in changes.items():
+        setattr(attendee, name, value)
+    db.session.commit()
+    return attendee
+
+
+def own_event(attendee: Attendee, slug: str | None) -> Event:
+    """The attendee's event; asking for another one is a 404 (a token is per event)."""
+    if slug is not None and slug != attendee.event.slug:
+        abort(404, message=f"Event {slug!r} not found")
+    return attendee.event
+
+
+# --- bookmarks -------------------------------------------------------------------
+
+def bookmarks_query(attendee: Attendee) -> Select:
+    return (
+        select(Bookmark)
+        .where(Bookmark.attendee_id == attendee.id)
+        .order_by(Bookmark.session_id)
+    )
+
+
+def upsert(model, values: dict, keys: list[str], update: list[str]) -> None:
+    """Insert a row or update it in one statement, on SQLite and PostgreSQL alike.
+
+    Two requests making the same choice at once both succeed, neither sees a conflict.
+    """
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}[db.engine.dialect.name]
+    statement = dialect.insert(model).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in update}
+    )
+    db.session.execute(statement)
+
+
+def choose_session(attendee: Attendee, session_id: int, following: bool) -> Bookmark:
+    """Follow (true) or mute (false) a session of the attendee's event; idempotent."""
+    session: Session = get_session(attendee.event, session_id)
+    upsert(Bookmark, {"attendee_id": attendee.id, "session_id": session.id,
+                      "following": following, "updated_at": utcnow()},
+           keys=["attendee_id", "session_id"], update=["following", "updated_at"])
+    db.session.commit()
+    return db.session.get(Bookmark, (attendee.id, session.id), populate_existing=True)

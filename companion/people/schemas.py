@@ -1,0 +1,127 @@
+"""What the phone app sends and gets about its attendee: the contract's fields, strictly typed."""
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from ..schedule.models import LANGUAGES
+from ..schedule.schemas import SessionSchema
+from ..timeutil import EventDateTime
+from .models import PLATFORMS, ROLES
+from .schedule import REASONS
+
+
+class StrictBoolean(fields.Boolean):
+    """Only JSON true or false: no "yes", 1 or "on" for a preference."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Not a boolean: send true or false.")
+        return value
+
+
+class SortedList(fields.List):
+    """A list dumped in sorted order, so that sets render the same every time (ETags)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(None if value is None else sorted(value), attr, obj, **kwargs)
+
+
+def language_field(**kwargs) -> fields.String:
+    return fields.String(validate=validate.OneOf(LANGUAGES), **kwargs)
+
+
+class NotifySchema(Schema):
+    """Which kinds of push the attendee wants; each is on unless turned off."""
+
+    reminders = StrictBoolean()
+    schedule_changes = StrictBoolean()
+    announcements = StrictBoolean()
+    networking = StrictBoolean()
+
+
+class ProfileSchema(Schema):
+    """The attendee's own profile and preferences (only ever shown to them)."""
+
+    id = fields.Integer()
+    event = fields.String(attribute="event.slug")
+    email = fields.String()
+    name = fields.String()
+    organisation = fields.String(allow_none=True)
+    country = fields.String(allow_none=True)
+    language = language_field()
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)))
+    reminder_minutes = fields.Integer(
+        metadata={"description": "Minutes before a session that its reminder comes"}
+    )
+    notify = fields.Nested(NotifySchema)
+    directory_visible = fields.Boolean(
+        metadata={"description": "Listed in the event's directory for networking"}
+    )
+
+
+class PreferencesSchema(Schema):
+    """What PATCH /me may change; omitted fields stay as they are."""
+
+    language = language_field()
+    reminder_minutes = fields.Integer(strict=True, validate=validate.Range(0, 120))
+    notify = fields.Nested(NotifySchema)
+    directory_visible = StrictBoolean()
+
+
+class LoginSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(1, 254))
+    access_code = fields.String(required=True, validate=validate.Length(1, 64))
+    event = fields.String(
+        validate=validate.Length(1, 64),
+        metadata={"description": "Slug of the event, when the email is registered at several"},
+    )
+
+
+class SignInSchema(Schema):
+    token = fields.String(metadata={"description": "Send as Authorization: Bearer <token>"})
+    expires_at = EventDateTime()
+    attendee = fields.Nested(ProfileSchema)
+
+
+class BookmarkSchema(Schema):
+    session_id = fields.Integer()
+    following = fields.Boolean(
+        metadata={"description": "true: followed; false: muted (off the personal agenda)"}
+    )
+
+
+class ScheduleQuerySchema(Schema):
+    event = fields.String(
+        validate=validate.Length(1, 64),
+        metadata={"description": "Slug of the event; the attendee's own by default"},
+    )
+
+
+class ScheduleItemSchema(Schema):
+    session = fields.Nested(SessionSchema)
+    reasons = SortedList(
+        fields.String(validate=validate.OneOf(REASONS)),
+        metadata={"description": "Why it is on the agenda: followed, own role, or for everyone"},
+    )
+    reminder_at = EventDateTime(
+        allow_none=True,
+        metadata={"description": "When the reminder comes; null when reminders are off "
+                                 "or the session is cancelled"},
+    )
+    overlaps = fields.List(
+        fields.Integer(),
+        metadata={"description": "Ids of other sessions on this agenda at the same time"},
+    )
+
+
+class DeviceSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(1, 512))
+    platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
+    language = language_field(
+        metadata={"description": "Language of the pushes to this phone; the attendee's by default"}
+    )
+    last_seen_at = EventDateTime(dump_only=True)
+
+
+class CalendarSchema(Schema):
+    url = fields.String(metadata={"description": "Secret iCalendar feed of the personal agenda"})
+    webcal_url = fields.String(metadata={"description": "The same feed for calendar apps"})

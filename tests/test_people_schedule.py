@@ -1,0 +1,139 @@
+"""personal_schedule(): what is on an attendee's agenda, and when each reminder is due."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from companion.extensions import db
+from companion.people.models import Bookmark
+from companion.people.schedule import ROLE_REMINDER_MINUTES, personal_schedule
+from companion.schedule.models import Session, SessionPerson
+
+UTC = timezone.utc
+
+
+@pytest.fixture
+def by_key(conference):
+    """The seeded sessions by their key: ``by_key["panel-1"]``."""
+    return {s.key: s for s in db.session.scalars(select(Session))}
+
+
+def keys(items) -> list[str]:
+    return [item.session.key for item in items]
+
+
+def choose(attendee, session, following: bool):
+    db.session.add(Bookmark(attendee_id=attendee.id, session_id=session.id, following=following))
+    db.session.commit()
+
+
+def give_role(attendee, session, role: str):
+    db.session.add(SessionPerson(session_id=session.id, attendee_id=attendee.id, role=role))
+    db.session.commit()
+
+
+def test_everyone_gets_the_panels_and_the_cocktail_with_a_ten_minute_reminder(make_attendee):
+    items = personal_schedule(make_attendee())
+    assert keys(items) == ["panel-1", "networking-cocktail", "panel-2", "panel-3", "panel-4"]
+    assert all(item.reasons == {"default"} for item in items)
+    panel_1 = items[0]
+    # 16:30 in Vienna on 30 March 2020 is 14:30 UTC (summer time began the day before).
+    assert panel_1.reminder_at == datetime(2020, 3, 30, 14, 20, tzinfo=UTC)
+    assert panel_1.reminder_at.utcoffset() == timedelta(0)
+    assert panel_1.timezone == "Europe/Vienna"
+    assert all(item.overlaps == [] for item in items)
+
+
+def test_followed_sessions_join_and_muted_defaults_leave(make_attendee, by_key):
+    ada = make_attendee(reminder_minutes=25)
+    choose(ada, by_key["keynotes"], True)
+    choose(ada, by_key["panel-2"], False)
+    choose(ada, by_key["panel-1"], True)
+    items = {item.session.key: item for item in personal_schedule(ada)}
+    assert list(items) == ["keynotes", "panel-1", "networking-cocktail", "panel-3", "panel-4"]
+    assert items["keynotes"].reasons == {"following"}
+    assert items["panel-1"].reasons == {"default", "following"}
+    assert items["keynotes"].reminder_at == by_key["keynotes"].starts_at - timedelta(minutes=25)
+
+
+def test_the_default_kinds_are_the_events_to_choose(make_attendee, conference):
+    conference.reminder_kinds = ["keynote"]
+    db.session.commit()
+    assert keys(personal_schedule(make_attendee())) == ["keynotes"]
+    conference.reminder_kinds = []
+    db.session.commit()
+    assert personal_schedule(make_attendee()) == []
+
+
+def test_speakers_and_moderators_get_their_sessions_early_even_when_muted(make_attendee, by_key):
+    moderator = make_attendee(roles=["attendee", "moderator"])
+    give_role(moderator, by_key["panel-3"], "moderator")
+    choose(moderator, by_key["panel-3"], False)
+    speaker = make_attendee(roles=["attendee", "speaker"], reminder_minutes=45)
+    give_role(speaker, by_key["panel-3"], "speaker")
+
+    panel_3 = by_key["panel-3"]
+    [mine] = [i for i in personal_schedule(moderator) if i.session.key == "panel-3"]
+    assert mine.reasons == {"moderator"}
+    assert mine.reminder_at == panel_3.starts_at - timedelta(minutes=ROLE_REMINDER_MINUTES)
+    [theirs] = [i for i in personal_schedule(speaker) if i.session.key == "panel-3"]
+    assert theirs.reasons == {"default", "speaker"}
+    assert theirs.reminder_at == panel_3.starts_at - timedelta(minutes=45)
+    # Their lead applies to the sessions they only attend.
+    [panel_1] = [i for i in personal_schedule(speaker) if i.session.key == "panel-1"]
+    assert panel_1.reminder_at == by_key["panel-1"].starts_at - timedelta(minutes=45)
+
+
+def test_no_reminders_when_turned_off(make_attendee, by_key):
+    ada = make_attendee(notify={"reminders": False, "schedule_changes": True,
+                                "announcements": True, "networking": True})
+    give_role(ada, by_key["panel-4"], "speaker")
+    items = personal_schedule(ada)
+    assert len(items) == 5
+    assert [item.reminder_at for item in items] == [None] * 5
+
+
+def test_a_cancelled_session_stays_listed_without_reminder_or_overlap(make_attendee, by_key,
+                                                                       conference):
+    by_key["panel-2"].status = "cancelled"
+    clash = Session(event=conference, kind="side_event", title="Side event",
+                    starts_at=by_key["panel-2"].starts_at + timedelta(minutes=30),
+                    ends_at=by_key["panel-2"].ends_at)
+    db.session.add(clash)
+    db.session.commit()
+    ada = make_attendee()
+    choose(ada, clash, True)
+    items = {item.session.key: item for item in personal_schedule(ada)}
+    assert items["panel-2"].reminder_at is None
+    assert items["panel-2"].overlaps == []
+    assert items[None].overlaps == []  # the side event clashes with nothing still on
+    assert items["panel-3"].reminder_at is not None
+
+
+def test_overlapping_sessions_are_flagged_both_ways(make_attendee, by_key, conference):
+    side = Session(event=conference, kind="side_event", title="Side event",
+                   starts_at=by_key["panel-1"].ends_at - timedelta(minutes=15),
+                   ends_at=by_key["networking-cocktail"].starts_at + timedelta(minutes=15))
+    db.session.add(side)
+    db.session.commit()
+    ada = make_attendee()
+    choose(ada, side, True)
+    items = {item.session.id: item for item in personal_schedule(ada)}
+    panel_1, cocktail = by_key["panel-1"].id, by_key["networking-cocktail"].id
+    assert sorted(items[side.id].overlaps) == sorted([panel_1, cocktail])
+    assert items[panel_1].overlaps == [side.id]
+    assert items[cocktail].overlaps == [side.id]
+    # Back to back is not an overlap.
+    assert items[by_key["panel-2"].id].overlaps == []
+
+
+def test_another_attendees_choices_and_roles_do_not_leak_in(make_attendee, by_key):
+    ada, bob = make_attendee(), make_attendee()
+    choose(bob, by_key["keynotes"], True)
+    choose(bob, by_key["panel-1"], False)
+    give_role(bob, by_key["closing"], "speaker")
+    assert keys(personal_schedule(ada)) == [
+        "panel-1", "networking-cocktail", "panel-2", "panel-3", "panel-4"]
+    assert keys(personal_schedule(bob)) == [
+        "keynotes", "networking-cocktail", "panel-2", "panel-3", "panel-4", "closing"]
