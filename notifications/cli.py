@@ -6,8 +6,12 @@ from datetime import datetime, timezone
 
 import click
 from flask import current_app
+from sqlalchemy import select
 
-from . import senders
+from companion.extensions import db
+from companion.schedule.models import Event
+
+from . import reminders, senders
 from .dispatcher import Dispatcher, Worker
 
 
@@ -73,6 +77,19 @@ def dispatch_command(once, now):
     finally:
         dispatcher.sender.close()
     click.echo(f"dispatched: {tally}")
+
+
+@notifications_group.command("plan")
+@click.option("--event", "slug", default="alliance-2020", show_default=True,
+              help="Slug of the event whose reminders to plan.")
+def plan_command(slug):
+    """Plan every attendee's session reminders from their schedule (safe to repeat)."""
+    event = db.session.scalar(select(Event).where(Event.slug == slug))
+    if event is None:
+        raise click.BadParameter(f"no event {slug!r}", param_hint="--event")
+    planned = reminders.sync_event(event)
+    db.session.commit()
+    click.echo(f"{slug}: {planned.wanted} reminders planned, {planned.cancelled} cancelled")
 
 
 def init_app(app):

@@ -82,8 +82,6 @@ def claim(now: datetime, limit: int, lease: timedelta) -> list[int]:
     SQLite (whose ``FOR UPDATE`` is a no-op) claims row by row with a check-and-set
     update and keeps the rows whose update hit.
     """
-    claimed = {"status": "sending", "locked_until": now + lease,
-               "attempts": OutboxMessage.attempts + 1}
     due = (
         select(OutboxMessage.id).where(claimable(now))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
@@ -92,20 +90,27 @@ def claim(now: datetime, limit: int, lease: timedelta) -> list[int]:
         locked = due.with_for_update(skip_locked=True).scalar_subquery()
         statement = (
             update(OutboxMessage).where(OutboxMessage.id.in_(locked))
-            .values(**claimed).returning(OutboxMessage.id)
+            .values(**claimed_values(now, lease)).returning(OutboxMessage.id)
         )
         return list(db.session.scalars(statement, execution_options=NO_SYNC))
-    ids = []
-    for message_id in db.session.scalars(due).all():
-        hit = db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, claimable(now))
-            .values(**claimed),
-            execution_options=NO_SYNC,
-        )
-        if hit.rowcount == 1:
-            ids.append(message_id)
-    return ids
+    return [message_id for message_id in db.session.scalars(due).all()
+            if take(message_id, now, lease)]
+
+
+def take(message_id: int, now: datetime, lease: timedelta) -> bool:
+    """Check-and-set: claim one message only if it is still claimable at this moment."""
+    hit = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, claimable(now))
+        .values(**claimed_values(now, lease)),
+        execution_options=NO_SYNC,
+    )
+    return hit.rowcount == 1
+
+
+def claimed_values(now: datetime, lease: timedelta) -> dict:
+    return {"status": "sending", "locked_until": now + lease,
+            "attempts": OutboxMessage.attempts + 1}
 
 
 def expire_overdue(now: datetime) -> int:
@@ -146,22 +151,27 @@ def devices_of(attendee_ids) -> dict[int, list]:
 
 
 def open_inbox(messages, now: datetime) -> dict[int, int]:
-    """Put first-time messages into their attendee's inbox; outbox id -> inbox id.
+    """Put each claimed message into its attendee's inbox once; outbox id -> inbox id.
 
-    Runs in the claiming transaction: a message's first claim (attempts 1) and its
-    inbox entry commit together, so a retry never adds a second entry.
+    Runs in the claiming transaction, so a retry finds the entry of its first try.
     """
-    first = [
-        {"attendee_id": m.attendee_id, "outbox_id": m.id, "kind": m.kind, "title": m.title,
-         "body": m.body, "data": m.data, "created_at": now}
-        for m in messages if m.attempts == 1
-    ]
-    if first:
-        db.session.execute(insert(InboxNotification), first)
-    return dict(db.session.execute(
+    inbox = dict(db.session.execute(
         select(InboxNotification.outbox_id, InboxNotification.id)
         .where(InboxNotification.outbox_id.in_([m.id for m in messages]))
     ).all())
+    new = [
+        {"attendee_id": m.attendee_id, "outbox_id": m.id, "kind": m.kind, "title": m.title,
+         "body": m.body, "data": m.data, "created_at": now}
+        for m in messages if m.id not in inbox
+    ]
+    if new:
+        inbox.update(db.session.execute(
+            insert(InboxNotification).returning(
+                InboxNotification.outbox_id, InboxNotification.id
+            ),
+            new,
+        ).all())
+    return inbox
 
 
 def settle(changes: list[dict], gone_devices: set[int]) -> None:

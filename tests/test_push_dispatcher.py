@@ -1,0 +1,312 @@
+"""The outbox and the dispatcher: claiming, leases, the inbox, the CLI, the worker."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fakefcm import fake_fcm, fake_fcm_server, fcm, firebase_app  # noqa: F401  (fixtures)
+from push_fixtures import (  # noqa: F401  (fixtures)
+    NOW,
+    PANEL_1_STARTS,
+    add_device,
+    dispatch,
+    make_pg_app,
+    pg_conference,
+    pg_migrated,
+    queue,
+    reload,
+    seed_recipients,
+    statuses,
+)
+from sqlalchemy import func, select
+
+from companion.extensions import db
+from companion.schedule import operations as schedule_ops
+from companion.timeutil import utcnow
+from notifications import outbox, senders
+from notifications.dispatcher import Dispatcher, RetryPolicy, Tally, Worker
+from notifications.models import InboxNotification, OutboxMessage
+from notifications.senders import FcmSender, LogSender
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def inbox_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(InboxNotification))
+
+
+# --- the retry policy (pure) ---------------------------------------------------------
+
+def test_retry_policy_backs_off_exponentially_up_to_a_ceiling():
+    policy = RetryPolicy(first=2, factor=2, longest=60)
+    assert [policy.delay(n) for n in (1, 2, 3, 4, 5, 6, 7)] == [2, 4, 8, 16, 32, 60, 60]
+
+
+def test_retry_policy_honours_retry_after_and_the_expiry():
+    policy = RetryPolicy()
+    assert policy.delay(1, retry_after=30) == 30
+    assert policy.delay(5, retry_after=1) == 32
+    assert policy.next_attempt(NOW, 1, None, None) == NOW + timedelta(seconds=2)
+    assert policy.next_attempt(NOW, 1, None, NOW + timedelta(seconds=3)) == (
+        NOW + timedelta(seconds=2))
+    assert policy.next_attempt(NOW, 1, None, NOW + timedelta(seconds=2)) is None
+    assert policy.next_attempt(NOW, 1, 60, NOW + timedelta(seconds=30)) is None
+
+
+# --- writing the outbox --------------------------------------------------------------
+
+def test_a_key_is_written_once_and_history_is_kept(make_attendee, queue, dispatch):
+    ada = make_attendee()
+    first = queue(ada, key="k", title="Old")
+    again = queue(ada, key="k", title="New", due_at=NOW + timedelta(minutes=1))
+    assert again.id == first.id
+    assert (again.title, again.due_at) == ("New", NOW + timedelta(minutes=1))
+
+    dispatch(NOW + timedelta(minutes=1))
+    sent = queue(ada, key="k", title="Newer")
+    assert (reload(sent).status, reload(sent).title) == ("sent", "New")
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_a_cancelled_message_is_never_sent_but_may_come_back(make_attendee, queue, dispatch):
+    ada = make_attendee()
+    row = queue(ada, key="k")
+    assert outbox.cancel([row]) == 1
+    db.session.commit()
+    assert dispatch(NOW) == Tally()
+
+    queue(ada, key="k")
+    assert dispatch(NOW).sent == 1
+
+
+def test_the_outbox_row_commits_or_rolls_back_with_its_cause(make_attendee):
+    ada = make_attendee()
+    ada.reminder_minutes = 25
+    outbox.put(key="k", attendee_id=ada.id, kind="test", title="T", body="B", due_at=NOW)
+    db.session.rollback()
+    assert db.session.scalar(select(OutboxMessage)) is None
+    assert db.session.get(type(ada), ada.id).reminder_minutes == 10
+
+
+# --- dispatching ---------------------------------------------------------------------
+
+def test_two_dispatch_runs_send_nothing_twice(fcm, make_attendee, add_device, queue, runner):
+    for _ in range(3):
+        attendee = make_attendee()
+        add_device(attendee)
+        add_device(attendee, platform="ios")
+        queue(attendee)
+
+    first = runner.invoke(args=["notifications", "dispatch", "--once",
+                                "--now", "2020-03-30T14:20:00Z"])
+    second = runner.invoke(args=["notifications", "dispatch", "--once",
+                                 "--now", "2020-03-30T14:21:00Z"])
+
+    assert first.exit_code == 0, first.output
+    assert "3 sent" in first.output and "6 pushes" in first.output
+    assert "0 sent" in second.output and "0 pushes" in second.output
+    assert len(fcm.received) == 6
+    assert max(Counter(fcm.targets()).values()) == 1
+    assert inbox_count() == 3
+
+
+def test_every_message_reaches_the_inbox_once_even_without_a_device(make_attendee, queue,
+                                                                   dispatch):
+    ada = make_attendee()
+    row = queue(ada)
+
+    assert dispatch(NOW).sent == 1
+
+    assert reload(row).status == "sent"
+    item = db.session.scalar(select(InboxNotification))
+    assert (item.attendee_id, item.outbox_id, item.title) == (ada.id, row.id, "Panel 1")
+
+
+def test_a_claim_whose_worker_died_is_taken_again_after_the_lease(make_attendee, add_device,
+                                                                   queue, dispatch):
+    ada = make_attendee()
+    add_device(ada)
+    row = queue(ada)
+    lease = timedelta(minutes=2)
+    assert outbox.claim(NOW, 10, lease) == [row.id]  # ... and the worker dies here
+    db.session.commit()
+
+    assert outbox.claim(NOW + timedelta(seconds=30), 10, lease) == []  # still leased
+    assert dispatch(NOW + timedelta(seconds=30)) == Tally()
+    assert dispatch(NOW + lease + timedelta(seconds=1)).sent == 1
+
+    assert reload(row).attempts == 2
+    assert inbox_count() == 1
+
+
+def test_a_claim_is_a_check_and_set(make_attendee, queue):
+    ada = make_attendee()
+    rows = [queue(ada) for _ in range(3)]
+    lease = timedelta(minutes=2)
+
+    first = outbox.claim(NOW, 2, lease)
+    second = outbox.claim(NOW, 2, lease)
+    db.session.commit()
+
+    assert sorted(first + second) == sorted(r.id for r in rows)
+    assert not set(first) & set(second)
+    assert outbox.claim(NOW, 2, lease) == []
+    # A worker that picked a row before another one claimed it misses when it sets it.
+    assert not outbox.take(first[0], NOW, lease)
+    assert outbox.take(first[0], NOW + lease + timedelta(seconds=1), lease)
+
+
+def test_two_workers_on_the_suites_database_share_the_work(make_app, make_attendee, queue):
+    for _ in range(60):
+        queue(make_attendee())
+    apps = [make_app(), make_app()]
+    tallies = [None, None]
+    start = threading.Barrier(2)
+
+    def work(index):
+        with apps[index].app_context():
+            start.wait()
+            dispatcher = Dispatcher(LogSender(stream=open(os.devnull, "w")), batch_size=7)
+            try:
+                tallies[index] = dispatcher.run_once(now=NOW)
+            finally:
+                dispatcher.sender.stream.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert tallies[0].sent + tallies[1].sent == 60
+    assert statuses() == {"sent": 60}
+    assert inbox_count() == 60
+
+
+@pytest.mark.postgres
+def test_two_workers_against_postgresql_send_2000_messages_once(pg_conference, make_pg_app,
+                                                                fake_fcm, firebase_app):
+    with pg_conference.app_context():
+        fids = seed_recipients(schedule_ops.get_event("alliance-2020"), 2000)
+    sender = FcmSender(firebase_app, fake_fcm.url)
+    apps = [pg_conference, make_pg_app()]
+    tallies: list[Tally | None] = [None, None]
+    start = threading.Barrier(2)
+
+    def work(index):
+        with apps[index].app_context():
+            start.wait()
+            tallies[index] = Dispatcher(sender, batch_size=100).run_once(now=NOW)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    received = Counter(fake_fcm.targets())
+    assert sorted(received) == sorted(fids)  # none missing
+    assert set(received.values()) == {1}  # no duplicate
+    assert tallies[0].sent + tallies[1].sent == 2000
+    assert tallies[0].sent > 0 and tallies[1].sent > 0
+    with apps[0].app_context():
+        assert statuses() == {"sent": 2000}
+        assert inbox_count() == 2000
+
+
+# --- the commands --------------------------------------------------------------------
+
+def test_log_sender_writes_one_json_line_per_push(make_attendee, add_device, queue, runner):
+    ada = make_attendee()
+    add_device(ada, platform="android")
+    add_device(ada, platform="ios")
+    row = queue(ada)
+
+    result = runner.invoke(args=["notifications", "dispatch", "--once",
+                                 "--now", "2020-03-30T16:20:00+02:00"])
+
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert [line["platform"] for line in lines] == ["android", "ios"]
+    assert {line["outbox_id"] for line in lines} == {row.id}
+    assert lines[0]["title"] == "Panel 1"
+    assert lines[0]["expires_at"] == PANEL_1_STARTS.isoformat()
+    assert result.output.splitlines()[-1].startswith("dispatched: 1 sent")
+    assert inbox_count() == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--once", "--now", "2020-03-30T14:20:00"], "has no offset"),
+    (["--once", "--now", "soon"], "is not an ISO 8601"),
+    (["--now", "2020-03-30T14:20:00Z"], "pass --once"),
+])
+def test_dispatch_refuses_unclear_input(runner, args, message):
+    result = runner.invoke(args=["notifications", "dispatch", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_the_worker_sleeps_until_a_message_is_due_and_stops_when_asked(
+        app, fcm, make_attendee, add_device, queue):
+    ada = make_attendee()
+    add_device(ada, token="fid-ada")
+    due = utcnow() + timedelta(seconds=0.5)
+    queue(ada, due_at=due, expires_at=due + timedelta(hours=1))
+    worker = Worker(Dispatcher(senders.from_config(app.config)), poll=5)
+
+    def run():
+        with app.app_context():
+            worker.run()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not fcm.received and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        worker.stop()
+        thread.join(timeout=5)
+
+    assert not thread.is_alive()
+    assert fcm.targets() == ["fid-ada"]
+    late = fcm.received[0].at - due.timestamp()
+    assert 0 <= late < 0.5  # it slept until due, not for the 5 s poll
+
+
+def test_the_worker_command_stops_cleanly_on_sigterm(app, migrated, make_attendee, add_device,
+                                                     queue):
+    ada = make_attendee()
+    add_device(ada, token="fid-sigterm")
+    now = utcnow()
+    row = queue(ada, due_at=now, expires_at=now + timedelta(hours=1))
+    env = {**os.environ, "DATABASE_URL": migrated, "PUSH_BACKEND": "log",
+           "PYTHONUNBUFFERED": "1"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "notifications", "worker",
+         "--poll", "0.2"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while reload(row).status != "sent" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate()
+
+    assert worker.returncode == 0, err
+    assert reload(row).status == "sent"
+    assert '"outbox_id": %d' % row.id in out
+    assert out.rstrip().endswith("notifications worker: stopped")
