@@ -6,6 +6,7 @@ directly. `Worker` repeats it until stopped (``flask notifications worker``).
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
@@ -64,9 +65,25 @@ class Tally:
 
 STATUS_COUNTERS = {"pending": "retrying", "sent": "sent", "failed": "failed",
                    "expired": "expired"}
+# A message that every device took at the first go: written with the others like it.
+SENT_CLEANLY = {"status": "sent"}
+
+
+@dataclass
+class Batch:
+    """Claimed messages, and the pushes to their attendees' devices."""
+
+    messages: list
+    pushes: list[Push]
 
 
 class Dispatcher:
+    """Claims due messages in batches and sends them, one batch ahead.
+
+    While a batch is on the network (in a helper thread), the next one is claimed and
+    read from the database, so the database work does not add to the sending time.
+    """
+
     def __init__(self, sender: Sender, policy: RetryPolicy = RetryPolicy(),
                  batch_size: int = 500, lease: timedelta = timedelta(minutes=2),
                  clock=utcnow):
@@ -79,62 +96,89 @@ class Dispatcher:
     def run_once(self, now: datetime | None = None, should_stop=lambda: False) -> Tally:
         """Send everything due at ``now`` (default: the clock, batch by batch)."""
         tally = Tally()
-        while not should_stop():
-            moment = now or self.clock()
-            tally.expired += outbox.expire_overdue(moment)
-            ids = outbox.claim(moment, self.batch_size, self.lease)
-            if not ids:
-                db.session.commit()
-                break
-            messages = outbox.load(ids)
-            inbox = outbox.open_inbox(messages, moment)
-            devices = outbox.devices_of(m.attendee_id for m in messages)
-            db.session.commit()  # claimed: nothing is held while we talk to the network
-            tally.add(self.deliver(messages, inbox, devices, now or self.clock()))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-send") as network:
+            batch = None if should_stop() else self.claim(now, tally)
+            while batch is not None:
+                in_flight = network.submit(self.send, batch, now)
+                upcoming = None if should_stop() else self.claim(now, tally)
+                moment, results = in_flight.result()
+                tally.add(self.settle_batch(batch, results, moment))
+                batch = upcoming
         return tally
 
-    def deliver(self, messages, inbox: dict[int, int], devices: dict[int, list],
-                now: datetime) -> Tally:
-        """Send claimed messages to their attendees' devices and settle each one."""
-        tally = Tally()
-        changes, gone = [], set()
-        pushes: list[Push] = []
-        for message in messages:
-            if message.expires_at is not None and message.expires_at <= now:
-                continue  # became too late while claiming: settled as expired below
+    def claim(self, now: datetime | None, tally: Tally) -> Batch | None:
+        """Claim the next due messages and commit; None when nothing is due."""
+        moment = now or self.clock()
+        tally.expired += outbox.expire_overdue(moment)
+        ids = outbox.claim(moment, self.batch_size, self.lease)
+        if not ids:
+            db.session.commit()
+            return None
+        claimed = outbox.load(ids)
+        inbox = outbox.open_inbox(ids, moment)
+        db.session.commit()  # claimed: nothing is held while we talk to the network
+        pushes = []
+        for entry in claimed:
+            message = entry.message
             data = {**message.data, "notification_id": str(inbox[message.id])}
             pushes.extend(
-                Push(message.id, device.id, device.token, device.platform, message.title,
-                     message.body, data, message.collapse_key, message.expires_at)
-                for device in devices.get(message.attendee_id, [])
-                if device.id not in message.delivered_to
+                Push(message.id, device.device_id, device.token, device.platform,
+                     message.title, message.body, data, message.collapse_key,
+                     message.expires_at)
+                for device in entry.devices if device.device_id not in message.delivered_to
             )
-        results = self.sender.send(pushes, now) if pushes else []
+        return Batch([c.message for c in claimed], pushes)
+
+    def send(self, batch: Batch, now: datetime | None):
+        """Send the pushes that are not too late (no database here: another thread)."""
+        moment = now or self.clock()
+        live = [p for p in batch.pushes if p.expires_at is None or p.expires_at > moment]
+        results = self.sender.send(live, moment) if live else []
+        return moment, list(zip(live, results))
+
+    def settle_batch(self, batch: Batch, results: list[tuple[Push, Result]],
+                     now: datetime) -> Tally:
+        """Record each message's new state, and forget the devices FCM does not know."""
+        tally = Tally()
         by_message: dict[int, list[tuple[Push, Result]]] = {}
-        for push, result in zip(pushes, results):
+        gone = set()
+        for push, result in results:
             by_message.setdefault(push.outbox_id, []).append((push, result))
             if result.outcome == SENT:
                 tally.pushes += 1
             elif result.outcome == GONE:
                 gone.add(push.device_id)
-        for message in messages:
+        sent, changes = [], []
+        for message in batch.messages:
             change = self.settle(message, by_message.get(message.id, []), now)
             counter = STATUS_COUNTERS[change["status"]]
             setattr(tally, counter, getattr(tally, counter) + 1)
-            changes.append(change)
-        outbox.settle(changes, gone)
+            if change is SENT_CLEANLY:
+                sent.append(message.id)
+            else:
+                changes.append(change)
+        outbox.settle(sent, changes, gone, now)
         db.session.commit()
         tally.devices_removed = len(gone)
         return tally
 
     def settle(self, message, results: list[tuple[Push, Result]], now: datetime) -> dict:
-        """The message's new state from its devices' results."""
+        """The message's new state from its devices' results.
+
+        `SENT_CLEANLY` when every device took it at the first go; otherwise all the
+        columns to write, every time.
+        """
+        in_time = message.expires_at is None or message.expires_at > now
+        first_go = not message.delivered_to and message.last_error is None
+        if in_time and first_go and all(result.outcome == SENT for _, result in results):
+            return SENT_CLEANLY
         done = list(message.delivered_to) + [
             push.device_id for push, result in results if result.outcome in (SENT, REJECTED)
         ]
         errors = [result.error for _, result in results if result.outcome != SENT]
-        change = {"id": message.id, "delivered_to": done, "locked_until": None,
-                  "last_error": errors[-1] if errors else message.last_error}
+        change = {"message_id": message.id, "status": "sent", "delivered_to": done,
+                  "next_attempt_at": message.next_attempt_at, "locked_until": None,
+                  "sent_at": None, "last_error": errors[-1] if errors else message.last_error}
         retry = [result for _, result in results if result.outcome == RETRY]
         if message.expires_at is not None and message.expires_at <= now:
             change["status"] = "expired"
@@ -148,7 +192,7 @@ class Dispatcher:
         elif results and all(result.outcome == REJECTED for _, result in results):
             change["status"] = "failed"
         else:
-            change.update(status="sent", sent_at=now)
+            change["sent_at"] = now
         return change
 
 

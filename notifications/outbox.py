@@ -6,23 +6,58 @@ dispatcher claims due messages (`claim`), which is safe with several workers: on
 PostgreSQL with ``FOR UPDATE SKIP LOCKED``, elsewhere with a check-and-set update.
 """
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 
 from companion.extensions import db
 from companion.people.models import Device
+from companion.timeutil import UTCDateTime
 
 from .models import InboxNotification, OutboxMessage
 
-# What a sender needs of a claimed message, read in one query.
-SENDING_COLUMNS = (
-    OutboxMessage.id, OutboxMessage.attendee_id, OutboxMessage.kind, OutboxMessage.title,
-    OutboxMessage.body, OutboxMessage.data, OutboxMessage.collapse_key,
-    OutboxMessage.expires_at, OutboxMessage.attempts, OutboxMessage.delivered_to,
-    OutboxMessage.last_error,
-)
 NO_SYNC = {"synchronize_session": False}
+
+# The dispatcher's statements work on the tables directly (Core, not ORM objects): it
+# handles hundreds of rows a batch, and plain rows outlive the claiming transaction.
+OUTBOX = OutboxMessage.__table__
+INBOX = InboxNotification.__table__
+DEVICES = Device.__table__
+IDS = bindparam("ids", expanding=True)
+
+# A claimed message once per device of its attendee (once with no device if none).
+LOAD = (
+    select(OUTBOX.c.id, OUTBOX.c.attendee_id, OUTBOX.c.kind, OUTBOX.c.title, OUTBOX.c.body,
+           OUTBOX.c.data, OUTBOX.c.collapse_key, OUTBOX.c.expires_at, OUTBOX.c.attempts,
+           OUTBOX.c.next_attempt_at, OUTBOX.c.delivered_to, OUTBOX.c.last_error,
+           DEVICES.c.id.label("device_id"), DEVICES.c.token, DEVICES.c.platform)
+    .select_from(OUTBOX.outerjoin(DEVICES, DEVICES.c.attendee_id == OUTBOX.c.attendee_id))
+    .where(OUTBOX.c.id.in_(IDS))
+    .order_by(OUTBOX.c.id, DEVICES.c.id)
+)
+INBOX_OF = select(INBOX.c.outbox_id, INBOX.c.id).where(INBOX.c.outbox_id.in_(IDS))
+# Copied inside the database: the messages of IDS that have no inbox entry yet.
+OPEN_INBOX = INBOX.insert().from_select(
+    ["attendee_id", "outbox_id", "kind", "title", "body", "data", "created_at"],
+    select(OUTBOX.c.attendee_id, OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.title, OUTBOX.c.body,
+           OUTBOX.c.data, bindparam("now", type_=UTCDateTime()))
+    .where(OUTBOX.c.id.in_(IDS), ~exists().where(INBOX.c.outbox_id == OUTBOX.c.id)),
+).returning(INBOX.c.outbox_id, INBOX.c.id)
+SETTLE = OUTBOX.update().where(OUTBOX.c.id == bindparam("message_id"))
+SENT = (
+    OUTBOX.update().where(OUTBOX.c.id.in_(IDS))
+    .values(status="sent", sent_at=bindparam("now"), locked_until=None)
+)
+FORGET_DEVICES = DEVICES.delete().where(DEVICES.c.id.in_(IDS))
+
+
+@dataclass
+class Claimed:
+    """A claimed message (a row of LOAD) and its attendee's devices when it was claimed."""
+
+    message: object
+    devices: list = field(default_factory=list)
 
 
 def put(*, key: str, attendee_id: int, kind: str, title: str, body: str, due_at: datetime,
@@ -78,9 +113,9 @@ def claimable(now: datetime):
 def claim(now: datetime, limit: int, lease: timedelta) -> list[int]:
     """Mark up to ``limit`` due messages as ours until ``now + lease``; their ids.
 
-    Only this worker gets them: PostgreSQL skips rows another worker has locked,
-    SQLite (whose ``FOR UPDATE`` is a no-op) claims row by row with a check-and-set
-    update and keeps the rows whose update hit.
+    Only this worker gets them: PostgreSQL skips rows another worker has locked;
+    SQLite (whose ``FOR UPDATE`` is a no-op) picks candidates, then `take`s them with
+    a check-and-set update.
     """
     due = (
         select(OutboxMessage.id).where(claimable(now))
@@ -93,19 +128,24 @@ def claim(now: datetime, limit: int, lease: timedelta) -> list[int]:
             .values(**claimed_values(now, lease)).returning(OutboxMessage.id)
         )
         return list(db.session.scalars(statement, execution_options=NO_SYNC))
-    return [message_id for message_id in db.session.scalars(due).all()
-            if take(message_id, now, lease)]
+    return take(db.session.scalars(due).all(), now, lease)
 
 
-def take(message_id: int, now: datetime, lease: timedelta) -> bool:
-    """Check-and-set: claim one message only if it is still claimable at this moment."""
-    hit = db.session.execute(
+def take(ids: list[int], now: datetime, lease: timedelta) -> list[int]:
+    """Check-and-set: claim those of ``ids`` that are still claimable; the ones we got.
+
+    The update repeats the claimable test, so a message another worker took since we
+    picked it is not hit, and not returned.
+    """
+    if not ids:
+        return []
+    statement = (
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, claimable(now))
-        .values(**claimed_values(now, lease)),
-        execution_options=NO_SYNC,
+        .where(OutboxMessage.id.in_(IDS), claimable(now))
+        .values(**claimed_values(now, lease))
+        .returning(OutboxMessage.id)
     )
-    return hit.rowcount == 1
+    return list(db.session.scalars(statement, {"ids": ids}, execution_options=NO_SYNC))
 
 
 def claimed_values(now: datetime, lease: timedelta) -> dict:
@@ -131,57 +171,44 @@ def expire_overdue(now: datetime) -> int:
     return result.rowcount
 
 
-def load(ids: list[int]):
-    """The claimed messages, as plain rows that outlive the transaction."""
-    return db.session.execute(
-        select(*SENDING_COLUMNS).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
-    ).all()
+def load(ids: list[int]) -> list[Claimed]:
+    """The claimed messages with their devices, as plain rows."""
+    claimed: dict[int, Claimed] = {}
+    for row in db.session.execute(LOAD, {"ids": ids}):
+        entry = claimed.get(row.id)
+        if entry is None:
+            entry = claimed[row.id] = Claimed(row)
+        if row.device_id is not None:
+            entry.devices.append(row)
+    return list(claimed.values())
 
 
-def devices_of(attendee_ids) -> dict[int, list]:
-    rows = db.session.execute(
-        select(Device.id, Device.attendee_id, Device.token, Device.platform)
-        .where(Device.attendee_id.in_(set(attendee_ids)))
-        .order_by(Device.id)
-    ).all()
-    devices: dict[int, list] = {}
-    for row in rows:
-        devices.setdefault(row.attendee_id, []).append(row)
-    return devices
-
-
-def open_inbox(messages, now: datetime) -> dict[int, int]:
+def open_inbox(ids: list[int], now: datetime) -> dict[int, int]:
     """Put each claimed message into its attendee's inbox once; outbox id -> inbox id.
 
-    Runs in the claiming transaction, so a retry finds the entry of its first try.
+    Runs in the claiming transaction; a retry finds the entry of its first attempt.
     """
-    inbox = dict(db.session.execute(
-        select(InboxNotification.outbox_id, InboxNotification.id)
-        .where(InboxNotification.outbox_id.in_([m.id for m in messages]))
-    ).all())
-    new = [
-        {"attendee_id": m.attendee_id, "outbox_id": m.id, "kind": m.kind, "title": m.title,
-         "body": m.body, "data": m.data, "created_at": now}
-        for m in messages if m.id not in inbox
-    ]
-    if new:
-        inbox.update(db.session.execute(
-            insert(InboxNotification).returning(
-                InboxNotification.outbox_id, InboxNotification.id
-            ),
-            new,
-        ).all())
+    inbox = dict(db.session.execute(OPEN_INBOX, {"ids": ids, "now": now}).all())
+    retried = [message_id for message_id in ids if message_id not in inbox]
+    if retried:
+        inbox.update(db.session.execute(INBOX_OF, {"ids": retried}).all())
     return inbox
 
 
-def settle(changes: list[dict], gone_devices: set[int]) -> None:
-    """Write what sending did: each message's new state, and drop dead devices."""
+def settle(sent: list[int], changes: list[dict], gone_devices: set[int],
+           now: datetime) -> None:
+    """Write what sending did, and drop dead devices.
+
+    ``sent``: messages that went to every device, the common case, in one statement;
+    ``changes``: the others, each naming its message (``message_id``) and giving the
+    same columns.
+    """
+    if sent:
+        db.session.execute(SENT, {"ids": sent, "now": now})
     if changes:
-        db.session.execute(update(OutboxMessage), changes)
+        db.session.execute(SETTLE, changes)
     if gone_devices:
-        db.session.execute(
-            delete(Device).where(Device.id.in_(gone_devices)), execution_options=NO_SYNC
-        )
+        db.session.execute(FORGET_DEVICES, {"ids": list(gone_devices)})
 
 
 def next_due() -> datetime | None:

@@ -119,6 +119,13 @@ class FakeFCM:
         path.write_text(json.dumps(self.service_account()))
         return str(path)
 
+    def stats(self) -> dict:
+        """How much arrived, and when the first and last message did (time.time())."""
+        with self._lock:
+            arrivals = [r.at for r in self.received]
+        return {"received": len(arrivals), "first_at": min(arrivals, default=None),
+                "last_at": max(arrivals, default=None)}
+
     def targets(self) -> list[str]:
         with self._lock:
             return [r.target for r in self.received]
@@ -203,13 +210,26 @@ class _Handler(BaseHTTPRequestHandler):
             status, body, headers = fake.send(
                 match["project"], self.headers.get("Authorization"), json.loads(raw)
             )
+        elif self.path == "/reset":
+            fake.reset()
+            status, body = 200, {}
         else:
             status, body = 404, _error(404, "NOT_FOUND", f"No such path {self.path}")
+        self._answer(status, body, headers)
+
+    def do_GET(self):
+        """``/stats`` for a benchmark that runs the fake in another process."""
+        if self.path == "/stats":
+            self._answer(200, self.server.fake.stats())
+        else:
+            self._answer(404, _error(404, "NOT_FOUND", f"No such path {self.path}"))
+
+    def _answer(self, status: int, body: dict, headers: dict | None = None):
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(payload)))
-        for name, value in headers.items():
+        for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
@@ -254,3 +274,22 @@ def fcm(app, fake_fcm, firebase_app, tmp_path):
         FCM_ENDPOINT=fake_fcm.url,
     )
     return fake_fcm
+
+
+def main():
+    """Run the fake on its own (a benchmark's other process): prints its URL, serves."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--service-account", type=Path, required=True,
+                        help="where to write the service-account JSON that signs in here")
+    args = parser.parse_args()
+    fake = FakeFCM()
+    fake.write_service_account(args.service_account)
+    print(fake.url, flush=True)
+    fake.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

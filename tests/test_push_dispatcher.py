@@ -160,8 +160,8 @@ def test_a_claim_is_a_check_and_set(make_attendee, queue):
     assert not set(first) & set(second)
     assert outbox.claim(NOW, 2, lease) == []
     # A worker that picked a row before another one claimed it misses when it sets it.
-    assert not outbox.take(first[0], NOW, lease)
-    assert outbox.take(first[0], NOW + lease + timedelta(seconds=1), lease)
+    assert outbox.take([first[0], 999], NOW, lease) == []
+    assert outbox.take([first[0]], NOW + lease + timedelta(seconds=1), lease) == [first[0]]
 
 
 def test_two_workers_on_the_suites_database_share_the_work(make_app, make_attendee, queue):
