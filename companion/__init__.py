@@ -3,11 +3,11 @@
 from pathlib import Path
 
 from flask import Flask
-from flask_smorest import Api
 
 from . import cli, errors, people, schedule
 from .config import Config
 from .extensions import db, migrate
+from .pagination import Api
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
