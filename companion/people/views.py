@@ -6,7 +6,7 @@ Every /me route acts on the caller only: no id in the path names another attende
 from flask.views import MethodView
 from flask_smorest import Blueprint, Page
 
-from ..auth import current_attendee, login_required
+from ..auth import current_attendee, limit_failed_logins, login_required
 from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, paginate
 from . import operations
 from .schedule import personal_schedule
@@ -35,6 +35,7 @@ me_blp = Blueprint(
 
 @auth_blp.route("/login")
 class Login(MethodView):
+    @limit_failed_logins
     @auth_blp.arguments(LoginSchema)
     @auth_blp.response(200, SignInSchema)
     @auth_blp.alt_response(401, response="UNAUTHORIZED")
