@@ -284,6 +284,8 @@ PROTECTED = [
     ("get", "/api/v1/me"), ("patch", "/api/v1/me"), ("get", "/api/v1/me/schedule"),
     ("get", "/api/v1/me/bookmarks"), ("put", "/api/v1/me/bookmarks/{id}"),
     ("delete", "/api/v1/me/bookmarks/{id}"), ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/me/calendar"), ("post", "/api/v1/me/calendar"),
+    ("delete", "/api/v1/me/calendar"),
 ]
 
 
@@ -307,8 +309,10 @@ def test_protected_routes_need_a_live_token(client, make_attendee, bearer, metho
     assert_error(response, 401)
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     db.session.refresh(ada)
-    assert ada.language == "en"
+    assert (ada.language, ada.calendar_generation) == ("en", 0)
     assert db.session.scalar(select(func.count()).select_from(Bookmark)) == 0
+    db.session.refresh(access)
+    assert access.revoked_at is None or token == "revoked"
 
 
 def test_each_attendee_sees_and_changes_only_their_own(client, make_attendee, bearer):

@@ -8,4 +8,5 @@ def init_app(app, api):
 
     api.register_blueprint(views.auth_blp)
     api.register_blueprint(views.me_blp)
+    api.register_blueprint(views.calendars_blp)
     app.cli.add_command(cli.attendees)
