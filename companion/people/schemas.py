@@ -117,7 +117,9 @@ class DeviceSchema(Schema):
     token = fields.String(required=True, validate=validate.Length(1, 512))
     platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
     language = language_field(
-        metadata={"description": "Language of the pushes to this phone; the attendee's by default"}
+        allow_none=True,
+        metadata={"description": "Language of the pushes to this phone; "
+                                 "null or omitted: the attendee's language"},
     )
     last_seen_at = EventDateTime(dump_only=True)
 

@@ -9,12 +9,13 @@ from flask_smorest import Blueprint, Page, abort
 
 from ..auth import current_attendee, limit_failed_logins, login_required
 from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, paginate
-from . import calendar, operations
+from . import calendar, devices, operations
 from .models import MAX_ID
 from .schedule import personal_schedule
 from .schemas import (
     BookmarkSchema,
     CalendarSchema,
+    DeviceSchema,
     LoginSchema,
     PreferencesSchema,
     ProfileSchema,
@@ -112,6 +113,28 @@ class MyBookmark(MethodView):
     def delete(self, session_id):
         """Unfollow a session; one that is on everyone's agenda is muted for me"""
         operations.choose_session(current_attendee(), session_id, following=False)
+
+
+@me_blp.route("/devices")
+class MyDevices(MethodView):
+    @login_required
+    @me_blp.arguments(DeviceSchema)
+    @me_blp.response(201, DeviceSchema)
+    @me_blp.alt_response(200, schema=DeviceSchema, success=True,
+                         description="The token was registered already; refreshed")
+    def post(self, registration):
+        """Register this phone's push token (again: idempotent)"""
+        device, created = devices.register_device(current_attendee(), **registration)
+        return device, 201 if created else 200
+
+
+@me_blp.route("/devices/<path:token>")
+class MyDevice(MethodView):
+    @login_required
+    @me_blp.response(204)
+    def delete(self, token):
+        """Stop pushes to this phone"""
+        devices.drop_device(current_attendee(), token)
 
 
 @me_blp.route("/calendar")
