@@ -14,6 +14,7 @@ from .models import MAX_ID
 from .schedule import personal_schedule
 from .schemas import (
     BookmarkSchema,
+    FirebaseLoginSchema,
     CalendarSchema,
     DeviceSchema,
     LoginSchema,
@@ -49,6 +50,18 @@ class Login(MethodView):
         return operations.sign_in(
             credentials["email"], credentials["access_code"], credentials.get("event")
         )
+
+
+@auth_blp.route("/firebase")
+class FirebaseLogin(MethodView):
+    @limit_failed_logins
+    @auth_blp.arguments(FirebaseLoginSchema)
+    @auth_blp.response(200, SignInSchema)
+    @auth_blp.alt_response(401, response="UNAUTHORIZED")
+    @auth_blp.alt_response(404, response="NOT_FOUND", description="Firebase is not configured")
+    def post(self, credentials):
+        """Exchange a Firebase ID token (verified email) for a bearer token"""
+        return operations.sign_in_with_firebase(credentials["id_token"], credentials.get("event"))
 
 
 @auth_blp.route("/logout")
