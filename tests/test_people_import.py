@@ -97,7 +97,8 @@ def test_a_changed_row_updates_and_keeps_code_and_preferences(run, files):
     bob.reminder_minutes, bob.language = 30, "de"
     db.session.commit()
     code_hash = bob.access_code_hash
-    changed = GOOD.replace("bob@example.org, Bob Stone ,,,", "BOB@example.org,Bob Stone,UNODC,,speaker")
+    changed = GOOD.replace("bob@example.org, Bob Stone ,,,",
+                           "BOB@example.org,Bob Stone,UNODC,,speaker")
     result = run(files(changed + "dan@example.org,Dan,,,\n", "second.csv"))
     assert "1 created, 1 updated, 2 unchanged" in result.output
     bob = db.session.scalar(sa.select(Attendee).where(Attendee.email == "bob@example.org"))
@@ -162,7 +163,8 @@ def test_a_spreadsheet_bom_and_another_column_order_are_fine(run, tmp_path):
     result = run(path)
     assert result.exit_code == 0, result.output
     [ada] = attendees()
-    assert (ada["email"], ada["roles"], ada["country"]) == ("ada@example.org", ["speaker"], "Austria")
+    assert (ada["email"], ada["roles"], ada["country"]) == (
+        "ada@example.org", ["speaker"], "Austria")
 
 
 def test_the_event_option(run, files, conference):

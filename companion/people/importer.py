@@ -93,7 +93,8 @@ def read_rows(lines: Iterable[str]) -> tuple[list[dict], list[Problem]]:
             problems.append(Problem(start, describe(error.messages)))
             continue
         if row["email"] in seen:
-            problems.append(Problem(start, f"email: {row['email']} is on line {seen[row['email']]} too"))
+            first = seen[row["email"]]
+            problems.append(Problem(start, f"email: {row['email']} is on line {first} too"))
             continue
         seen[row["email"]] = start
         rows.append({**row, "line": start})

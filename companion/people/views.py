@@ -14,9 +14,9 @@ from .models import MAX_ID
 from .schedule import personal_schedule
 from .schemas import (
     BookmarkSchema,
-    FirebaseLoginSchema,
     CalendarSchema,
     DeviceSchema,
+    FirebaseLoginSchema,
     LoginSchema,
     PreferencesSchema,
     ProfileSchema,
