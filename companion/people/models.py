@@ -12,6 +12,8 @@ from ..timeutil import UTCDateTime, utcnow
 ROLES = ("attendee", "speaker", "moderator", "organiser")
 PLATFORMS = ("android", "ios", "web")
 NOTIFY_CATEGORIES = ("reminders", "schedule_changes", "announcements", "networking")
+# Ids are 32-bit integers: a larger one in a URL cannot exist (and would overflow a query).
+MAX_ID = 2**31 - 1
 
 
 def default_notify() -> dict:
@@ -95,8 +97,18 @@ class Device(db.Model):
     platform: Mapped[str] = mapped_column(
         Enum(*PLATFORMS, name="platform", native_enum=False, create_constraint=True)
     )
+    # None: the phone follows the attendee's language.
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     attendee: Mapped[Attendee] = relationship(back_populates="devices")
+
+    @property
+    def push_language(self) -> str:
+        """The language to write this phone's pushes in."""
+        return self.language or self.attendee.language
+
+    @property
+    def timezone(self) -> str:
+        return self.attendee.event.timezone
