@@ -22,6 +22,9 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# Ids are 32-bit integers: a larger one in a URL cannot exist (and would overflow a query).
+# Routes spell their id parts `<int(max=MAX_ID):...>`.
+MAX_ID = 2**31 - 1
 migrate = Migrate()
 # Storage from RATELIMIT_STORAGE_URI (memory:// by default; redis:// when several
 # processes serve the API). Only routes that ask for a limit have one.

@@ -106,6 +106,9 @@ def test_session_detail_and_404(client, conference):
     assert response.status_code == 404
     assert response.json["message"] == "Session 999999 not found"
     assert client.get("/api/v1/events/nope/sessions").status_code == 404
+    # an id no database column can hold is simply not there
+    assert client.get(f"{BASE}/sessions/{2**63}").status_code == 404
+    assert client.get(f"{BASE}/rooms/{2**63}").status_code == 404
 
 
 def test_filter_by_local_day(client, conference):

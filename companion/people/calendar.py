@@ -13,9 +13,9 @@ from flask import current_app, url_for
 from icalendar import Alarm, Calendar
 from icalendar import Event as CalendarEvent
 
-from ..extensions import db
+from ..extensions import MAX_ID, db
 from ..timeutil import utcnow
-from .models import MAX_ID, Attendee
+from .models import Attendee
 from .schedule import personal_schedule
 
 def feed_token(attendee: Attendee) -> str:

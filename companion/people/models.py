@@ -12,8 +12,6 @@ from ..timeutil import UTCDateTime, utcnow
 ROLES = ("attendee", "speaker", "moderator", "organiser")
 PLATFORMS = ("android", "ios", "web")
 NOTIFY_CATEGORIES = ("reminders", "schedule_changes", "announcements", "networking")
-# Ids are 32-bit integers: a larger one in a URL cannot exist (and would overflow a query).
-MAX_ID = 2**31 - 1
 
 
 def default_notify() -> dict:

@@ -8,9 +8,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, Page, abort
 
 from ..auth import current_attendee, limit_failed_logins, login_required
+from ..extensions import MAX_ID
 from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, paginate
 from . import calendar, devices, operations
-from .models import MAX_ID
 from .schedule import personal_schedule
 from .schemas import (
     BookmarkSchema,
