@@ -3,13 +3,13 @@
 from pathlib import Path
 
 from flask import Flask
-from flask_smorest import Api
 
 import notifications
 
 from . import cli, errors, people, schedule
 from .config import Config
-from .extensions import db, migrate
+from .extensions import db, limiter, migrate
+from .pagination import Api
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
+    limiter.init_app(app)
     api = Api(app)
     errors.init_app(app)  # after the Api, so this shape wins over its handler
 

@@ -15,11 +15,12 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, g, request
+from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .extensions import db
+from .extensions import db, limiter
 from .people.models import AccessToken, Attendee
 from .timeutil import utcnow
 
@@ -174,3 +175,33 @@ def role_required(*roles: str):
         return _documented(wrapper, 401, 403)
 
     return decorator
+
+
+# --- failed sign-ins ---------------------------------------------------------------
+
+def _address_and_email() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return f"{get_remote_address()} {str(email or '').strip().lower()[:254]}"
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def limit_failed_logins(view):
+    """429 after too many failed sign-ins; a successful one costs nothing.
+
+    Counted per email from one address (LOGIN_FAILURE_LIMIT) and per address
+    (LOGIN_FAILURE_LIMIT_PER_ADDRESS), in the limiter's storage (RATELIMIT_STORAGE_URI).
+    """
+    message = "Too many failed sign-ins; try again later"
+    view = limiter.limit(
+        lambda: current_app.config["LOGIN_FAILURE_LIMIT"], key_func=_address_and_email,
+        deduct_when=_failed, error_message=message,
+    )(view)
+    view = limiter.limit(
+        lambda: current_app.config["LOGIN_FAILURE_LIMIT_PER_ADDRESS"],
+        deduct_when=_failed, error_message=message,
+    )(view)
+    return _doc.alt_response(429, response="TOO_MANY_REQUESTS")(view)

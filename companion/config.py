@@ -41,6 +41,12 @@ class Config:
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # Failed sign-ins before 429: per email from one address, and per address (a venue's
+    # Wi-Fi puts hundreds of honest attendees behind one address).
+    LOGIN_FAILURE_LIMIT = os.environ.get("LOGIN_FAILURE_LIMIT", "5 per minute;20 per hour")
+    LOGIN_FAILURE_LIMIT_PER_ADDRESS = os.environ.get(
+        "LOGIN_FAILURE_LIMIT_PER_ADDRESS", "100 per hour"
+    )
 
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "720"))
 

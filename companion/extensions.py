@@ -1,5 +1,7 @@
 """Bare extension instances, bound to the app in create_app()."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -20,4 +22,10 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# Ids are 32-bit integers: a larger one in a URL cannot exist (and would overflow a query).
+# Routes spell their id parts `<int(max=MAX_ID):...>`.
+MAX_ID = 2**31 - 1
 migrate = Migrate()
+# Storage from RATELIMIT_STORAGE_URI (memory:// by default; redis:// when several
+# processes serve the API). Only routes that ask for a limit have one.
+limiter = Limiter(key_func=get_remote_address)

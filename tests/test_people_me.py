@@ -93,6 +93,39 @@ def test_logout_ends_only_that_token(client, make_attendee):
     assert client.get("/api/v1/me", headers=laptop).status_code == 200
 
 
+def test_repeated_failures_get_429_even_with_the_right_code(app, client, make_attendee):
+    app.config["LOGIN_FAILURE_LIMIT"] = "3 per minute"
+    make_attendee(code=CODE, email="ada@example.org")
+    make_attendee(code="AAAA-BBBB-CCCC", email="bob@example.org")
+    for _ in range(3):
+        assert_error(login(client, "ada@example.org", "WRONG"), 401)
+    blocked = login(client, "ADA@example.org")
+    assert_error(blocked, 429)
+    assert blocked.json["message"] == "Too many failed sign-ins; try again later"
+    assert int(blocked.headers["Retry-After"]) > 0
+    assert db.session.scalar(select(func.count(AccessToken.id))) == 0
+    # Someone else behind the same address (the venue's Wi-Fi) still gets in.
+    assert login(client, "bob@example.org", "AAAA-BBBB-CCCC").status_code == 200
+
+
+def test_successful_logins_are_not_limited(app, client, make_attendee):
+    app.config["LOGIN_FAILURE_LIMIT"] = "2 per minute"
+    make_attendee(code=CODE, email="ada@example.org")
+    for _ in range(5):
+        assert login(client, "ada@example.org").status_code == 200
+
+
+def test_failures_from_one_address_are_limited_across_emails(app, client, make_attendee):
+    app.config["LOGIN_FAILURE_LIMIT_PER_ADDRESS"] = "4 per hour"
+    make_attendee(code=CODE, email="ada@example.org")
+    for n in range(4):
+        assert_error(login(client, f"guess{n}@example.org"), 401)
+    assert_error(login(client, "ada@example.org"), 429)
+    elsewhere = client.post("/api/v1/auth/login", environ_base={"REMOTE_ADDR": "10.1.2.3"},
+                            json={"email": "ada@example.org", "access_code": CODE})
+    assert elsewhere.status_code == 200
+
+
 # --- /me ---------------------------------------------------------------------------
 
 def test_me_shows_the_defaults(client, make_attendee, bearer):
@@ -251,6 +284,8 @@ PROTECTED = [
     ("get", "/api/v1/me"), ("patch", "/api/v1/me"), ("get", "/api/v1/me/schedule"),
     ("get", "/api/v1/me/bookmarks"), ("put", "/api/v1/me/bookmarks/{id}"),
     ("delete", "/api/v1/me/bookmarks/{id}"), ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/me/calendar"), ("post", "/api/v1/me/calendar"),
+    ("delete", "/api/v1/me/calendar"),
 ]
 
 
@@ -274,8 +309,10 @@ def test_protected_routes_need_a_live_token(client, make_attendee, bearer, metho
     assert_error(response, 401)
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     db.session.refresh(ada)
-    assert ada.language == "en"
+    assert (ada.language, ada.calendar_generation) == ("en", 0)
     assert db.session.scalar(select(func.count()).select_from(Bookmark)) == 0
+    db.session.refresh(access)
+    assert access.revoked_at is None or token == "revoked"
 
 
 def test_each_attendee_sees_and_changes_only_their_own(client, make_attendee, bearer):

@@ -7,7 +7,11 @@ from sqlalchemy import select
 
 from companion.extensions import db
 from companion.people.models import Bookmark
-from companion.people.schedule import ROLE_REMINDER_MINUTES, personal_schedule
+from companion.people.schedule import (
+    ROLE_REMINDER_MINUTES,
+    personal_schedule,
+    session_audience,
+)
 from companion.schedule.models import Session, SessionPerson
 
 UTC = timezone.utc
@@ -137,3 +141,22 @@ def test_another_attendees_choices_and_roles_do_not_leak_in(make_attendee, by_ke
         "panel-1", "networking-cocktail", "panel-2", "panel-3", "panel-4"]
     assert keys(personal_schedule(bob)) == [
         "keynotes", "networking-cocktail", "panel-2", "panel-3", "panel-4", "closing"]
+
+
+def test_session_audience_is_the_inverse_of_the_personal_schedule(make_attendee, by_key):
+    ada, bob, cleo, dan = (make_attendee() for _ in range(4))
+    choose(ada, by_key["keynotes"], True)
+    choose(ada, by_key["panel-1"], False)
+    choose(bob, by_key["panel-1"], True)
+    choose(cleo, by_key["networking-cocktail"], False)
+    choose(cleo, by_key["lunch"], False)
+    give_role(dan, by_key["panel-1"], "moderator")
+    choose(dan, by_key["panel-1"], False)
+    give_role(dan, by_key["closing"], "speaker")
+    people = [ada, bob, cleo, dan]
+    agendas = {a.id: {item.session.id for item in personal_schedule(a)} for a in people}
+    for session in by_key.values():
+        expected = [a.id for a in people if session.id in agendas[a.id]]
+        assert [a.id for a in session_audience(session)] == expected, session.key
+    assert [a.id for a in session_audience(by_key["panel-1"])] == [bob.id, cleo.id, dan.id]
+    assert session_audience(by_key["lunch"]) == []

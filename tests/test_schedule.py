@@ -106,6 +106,9 @@ def test_session_detail_and_404(client, conference):
     assert response.status_code == 404
     assert response.json["message"] == "Session 999999 not found"
     assert client.get("/api/v1/events/nope/sessions").status_code == 404
+    # an id no database column can hold is simply not there
+    assert client.get(f"{BASE}/sessions/{2**63}").status_code == 404
+    assert client.get(f"{BASE}/rooms/{2**63}").status_code == 404
 
 
 def test_filter_by_local_day(client, conference):
@@ -161,6 +164,10 @@ def test_collections_are_paginated(client, conference):
     assert '"total": 12' in response.headers["X-Pagination"]
     too_big = client.get(f"{BASE}/sessions", query_string={"page_size": 100000})
     assert too_big.status_code == 422
+    # far past the end: empty, not an OFFSET overflow in the database
+    beyond = client.get(f"{BASE}/sessions", query_string={"page": 10**20})
+    assert beyond.status_code == 200
+    assert beyond.json == []
 
 
 def test_room_details_are_never_invented(client, conference):

@@ -95,8 +95,18 @@ class Device(db.Model):
     platform: Mapped[str] = mapped_column(
         Enum(*PLATFORMS, name="platform", native_enum=False, create_constraint=True)
     )
+    # None: the phone follows the attendee's language.
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     attendee: Mapped[Attendee] = relationship(back_populates="devices")
+
+    @property
+    def push_language(self) -> str:
+        """The language to write this phone's pushes in."""
+        return self.language or self.attendee.language
+
+    @property
+    def timezone(self) -> str:
+        return self.attendee.event.timezone

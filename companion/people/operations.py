@@ -12,6 +12,7 @@ from ..extensions import db
 from ..schedule.models import Event, Session
 from ..schedule.operations import get_session
 from ..timeutil import utcnow
+from . import firebase
 from .models import Attendee, Bookmark, default_notify
 
 
@@ -30,28 +31,47 @@ class SignIn:
         return self.attendee.event.timezone
 
 
+def attendees_by_email(email: str, event_slug: str | None = None) -> list[Attendee]:
+    statement = select(Attendee).where(func.lower(Attendee.email) == normalise_email(email))
+    if event_slug is not None:
+        statement = statement.join(Event).where(Event.slug == event_slug)
+    return db.session.scalars(statement.order_by(Attendee.id)).all()
+
+
 def find_by_code(email: str, code: str, event_slug: str | None = None) -> Attendee | None:
     """The attendee with this email whose access code this is, if any.
 
     One email may be registered at several events; the code tells them apart.
     """
-    statement = select(Attendee).where(func.lower(Attendee.email) == normalise_email(email))
-    if event_slug is not None:
-        statement = statement.join(Event).where(Event.slug == event_slug)
-    candidates = db.session.scalars(statement.order_by(Attendee.id)).all()
-    for attendee in candidates or [None]:  # None: spend the same time on a miss
+    # With nobody to check, check against nothing: a miss takes as long as a hit.
+    for attendee in attendees_by_email(email, event_slug) or [None]:
         if auth.check_access_code(attendee, code):
             return attendee
     return None
+
+
+def signed_in(attendee: Attendee) -> SignIn:
+    token, access = auth.issue_token(attendee)
+    db.session.commit()
+    return SignIn(token=token, expires_at=access.expires_at, attendee=attendee)
 
 
 def sign_in(email: str, code: str, event_slug: str | None = None) -> SignIn:
     attendee = find_by_code(email, code, event_slug)
     if attendee is None:
         auth.unauthorised("Unknown email or access code")
-    token, access = auth.issue_token(attendee)
-    db.session.commit()
-    return SignIn(token=token, expires_at=access.expires_at, attendee=attendee)
+    return signed_in(attendee)
+
+
+def sign_in_with_firebase(id_token: str, event_slug: str | None = None) -> SignIn:
+    """The attendee registered with the token's verified email."""
+    email = firebase.verified_email(id_token)
+    found = attendees_by_email(email, event_slug)
+    if not found:
+        auth.unauthorised("No attendee is registered with this email")
+    if len(found) > 1:
+        abort(409, message="This email is registered at several events: send event")
+    return signed_in(found[0])
 
 
 def sign_out() -> None:

@@ -113,3 +113,26 @@ def personal_schedule(attendee: Attendee) -> list[ScheduleItem]:
         items.append(ScheduleItem(session=session, reasons=why, reminder_at=due, overlaps=[]))
     flag_overlaps(items)
     return items
+
+
+def session_audience(session: Session) -> list[Attendee]:
+    """Who has the session on their agenda: the inverse of ``personal_schedule``.
+
+    For telling the right people about a change to one session.
+    """
+    choices = db.session.execute(
+        select(Bookmark.attendee_id, Bookmark.following).where(Bookmark.session_id == session.id)
+    ).all()
+    ids = {attendee_id for attendee_id, following in choices if following}
+    ids |= set(db.session.scalars(
+        select(SessionPerson.attendee_id).where(SessionPerson.session_id == session.id)
+    ))
+    if session.kind in (session.event.reminder_kinds or []):
+        muted = {attendee_id for attendee_id, following in choices if not following}
+        everyone = db.session.scalars(
+            select(Attendee.id).where(Attendee.event_id == session.event_id)
+        )
+        ids |= set(everyone) - muted
+    return db.session.scalars(
+        select(Attendee).where(Attendee.id.in_(ids)).order_by(Attendee.id)
+    ).all()

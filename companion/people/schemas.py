@@ -29,6 +29,10 @@ def language_field(**kwargs) -> fields.String:
     return fields.String(validate=validate.OneOf(LANGUAGES), **kwargs)
 
 
+def event_field(description: str) -> fields.String:
+    return fields.String(validate=validate.Length(1, 64), metadata={"description": description})
+
+
 class NotifySchema(Schema):
     """Which kinds of push the attendee wants; each is on unless turned off."""
 
@@ -70,10 +74,15 @@ class PreferencesSchema(Schema):
 class LoginSchema(Schema):
     email = fields.String(required=True, validate=validate.Length(1, 254))
     access_code = fields.String(required=True, validate=validate.Length(1, 64))
-    event = fields.String(
-        validate=validate.Length(1, 64),
-        metadata={"description": "Slug of the event, when the email is registered at several"},
+    event = event_field("Slug of the event, when the email is registered at several")
+
+
+class FirebaseLoginSchema(Schema):
+    id_token = fields.String(
+        required=True, validate=validate.Length(1, 8192),
+        metadata={"description": "A Firebase ID token of an account with a verified email"},
     )
+    event = event_field("Slug of the event, when the email is registered at several")
 
 
 class SignInSchema(Schema):
@@ -90,10 +99,7 @@ class BookmarkSchema(Schema):
 
 
 class ScheduleQuerySchema(Schema):
-    event = fields.String(
-        validate=validate.Length(1, 64),
-        metadata={"description": "Slug of the event; the attendee's own by default"},
-    )
+    event = event_field("Slug of the event; the attendee's own by default")
 
 
 class ScheduleItemSchema(Schema):
@@ -117,7 +123,9 @@ class DeviceSchema(Schema):
     token = fields.String(required=True, validate=validate.Length(1, 512))
     platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
     language = language_field(
-        metadata={"description": "Language of the pushes to this phone; the attendee's by default"}
+        allow_none=True,
+        metadata={"description": "Language of the pushes to this phone; "
+                                 "null or omitted: the attendee's language"},
     )
     last_seen_at = EventDateTime(dump_only=True)
 

@@ -3,15 +3,20 @@
 Every /me route acts on the caller only: no id in the path names another attendee.
 """
 
+from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint, Page
+from flask_smorest import Blueprint, Page, abort
 
-from ..auth import current_attendee, login_required
+from ..auth import current_attendee, limit_failed_logins, login_required
+from ..extensions import MAX_ID
 from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, paginate
-from . import operations
+from . import calendar, devices, operations
 from .schedule import personal_schedule
 from .schemas import (
     BookmarkSchema,
+    CalendarSchema,
+    DeviceSchema,
+    FirebaseLoginSchema,
     LoginSchema,
     PreferencesSchema,
     ProfileSchema,
@@ -24,17 +29,19 @@ auth_blp = Blueprint(
     "auth", __name__, url_prefix="/api/v1/auth",
     description="Sign-in with email and access code; bearer tokens",
 )
-# Ids beyond a 32-bit integer cannot exist; the database would reject them (500).
-MAX_ID = 2**31 - 1
-
 me_blp = Blueprint(
     "me", __name__, url_prefix="/api/v1/me",
     description="The signed-in attendee's profile, preferences, agenda and bookmarks",
+)
+calendars_blp = Blueprint(
+    "calendars", __name__, url_prefix="/api/v1/calendars",
+    description="Personal iCalendar feeds, at secret URLs (no token: calendar apps can't send one)",
 )
 
 
 @auth_blp.route("/login")
 class Login(MethodView):
+    @limit_failed_logins
     @auth_blp.arguments(LoginSchema)
     @auth_blp.response(200, SignInSchema)
     @auth_blp.alt_response(401, response="UNAUTHORIZED")
@@ -43,6 +50,18 @@ class Login(MethodView):
         return operations.sign_in(
             credentials["email"], credentials["access_code"], credentials.get("event")
         )
+
+
+@auth_blp.route("/firebase")
+class FirebaseLogin(MethodView):
+    @limit_failed_logins
+    @auth_blp.arguments(FirebaseLoginSchema)
+    @auth_blp.response(200, SignInSchema)
+    @auth_blp.alt_response(401, response="UNAUTHORIZED")
+    @auth_blp.alt_response(404, response="NOT_FOUND", description="Firebase is not configured")
+    def post(self, credentials):
+        """Exchange a Firebase ID token (verified email) for a bearer token"""
+        return operations.sign_in_with_firebase(credentials["id_token"], credentials.get("event"))
 
 
 @auth_blp.route("/logout")
@@ -107,3 +126,60 @@ class MyBookmark(MethodView):
     def delete(self, session_id):
         """Unfollow a session; one that is on everyone's agenda is muted for me"""
         operations.choose_session(current_attendee(), session_id, following=False)
+
+
+@me_blp.route("/devices")
+class MyDevices(MethodView):
+    @login_required
+    @me_blp.arguments(DeviceSchema)
+    @me_blp.response(201, DeviceSchema)
+    @me_blp.alt_response(200, schema=DeviceSchema, success=True,
+                         description="The token was registered already; refreshed")
+    def post(self, registration):
+        """Register this phone's push token (again: idempotent)"""
+        device, created = devices.register_device(current_attendee(), **registration)
+        return device, 201 if created else 200
+
+
+@me_blp.route("/devices/<path:token>")
+class MyDevice(MethodView):
+    @login_required
+    @me_blp.response(204)
+    def delete(self, token):
+        """Stop pushes to this phone"""
+        devices.drop_device(current_attendee(), token)
+
+
+@me_blp.route("/calendar")
+class MyCalendar(MethodView):
+    @login_required
+    @me_blp.response(200, CalendarSchema)
+    def get(self):
+        """The secret URL of my calendar feed, to subscribe to in a calendar app"""
+        return calendar.feed_urls(current_attendee())
+
+    @login_required
+    @me_blp.response(200, CalendarSchema)
+    def post(self):
+        """Replace my feed URL with a new one (the old one stops working)"""
+        calendar.rotate_feed(current_attendee())
+        return calendar.feed_urls(current_attendee())
+
+    @login_required
+    @me_blp.response(204)
+    def delete(self):
+        """Revoke my feed URL"""
+        calendar.rotate_feed(current_attendee())
+
+
+@calendars_blp.route("/<token>.ics")
+class Feed(MethodView):
+    @calendars_blp.response(200, {"type": "string"}, content_type="text/calendar")
+    @calendars_blp.alt_response(404, response="NOT_FOUND")
+    def get(self, token):
+        """An attendee's agenda as iCalendar, with alarms at their reminder times"""
+        attendee = calendar.attendee_for_feed(token)
+        if attendee is None:
+            abort(404, message="No such calendar (the link may have been replaced)")
+        return Response(calendar.personal_ics(attendee), mimetype="text/calendar",
+                        headers={"Cache-Control": "private, max-age=300"})

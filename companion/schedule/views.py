@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..extensions import db
+from ..extensions import MAX_ID, db
 from ..pagination import paginate
 from . import exports, operations
 from .models import Event
@@ -47,7 +47,7 @@ class Sessions(MethodView):
         return operations.sessions_query(operations.get_event(slug), **query)
 
 
-@blp.route("/<slug>/sessions/<int:session_id>")
+@blp.route(f"/<slug>/sessions/<int(max={MAX_ID}):session_id>")
 class SessionDetail(MethodView):
     @blp.etag
     @blp.response(200, SessionSchema)
@@ -66,7 +66,7 @@ class Rooms(MethodView):
         return operations.rooms_query(operations.get_event(slug))
 
 
-@blp.route("/<slug>/rooms/<int:room_id>")
+@blp.route(f"/<slug>/rooms/<int(max={MAX_ID}):room_id>")
 class RoomDetail(MethodView):
     @blp.etag
     @blp.response(200, RoomSchema)
