@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from companion.extensions import db
 from companion.timeutil import utcnow
 
-from . import outbox
+from . import messages, outbox
 from .senders import GONE, REJECTED, RETRY, SENT, Push, Result, Sender
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,13 @@ STATUS_COUNTERS = {"pending": "retrying", "sent": "sent", "failed": "failed",
                    "expired": "expired"}
 # A message that every device took at the first go: written with the others like it.
 SENT_CLEANLY = {"status": "sent"}
+
+
+def texts_for(message, language: str | None) -> tuple[str, str]:
+    """Title and body for a phone: in its own language when it has one and we can."""
+    if language and message.text_values:
+        return messages.render(message.kind, language, message.text_values)
+    return message.title, message.body
 
 
 @dataclass
@@ -123,7 +130,7 @@ class Dispatcher:
             data = {**message.data, "notification_id": str(inbox[message.id])}
             pushes.extend(
                 Push(message.id, device.device_id, device.token, device.platform,
-                     message.title, message.body, data, message.collapse_key,
+                     *texts_for(message, device.language), data, message.collapse_key,
                      message.expires_at)
                 for device in entry.devices if device.device_id not in message.delivered_to
             )

@@ -26,11 +26,26 @@ def texts(kind: str, language: str | None) -> dict:
     return catalogue.get(language or FALLBACK) or catalogue[FALLBACK]
 
 
+def render(kind: str, language: str | None, values: dict) -> tuple[str, str]:
+    """Title and body of a message of this kind, from its values, in a language."""
+    if kind == "reminder":
+        words = texts(kind, language)
+        body = words["starts"].format(time=values["time"])
+        if values.get("room"):
+            body = f"{body} · {values['room']}"
+        return words["title"].format(title=values["title"]), body
+    raise ValueError(f"no texts for messages of kind {kind!r}")
+
+
+def reminder_values(session) -> dict:
+    """What a session reminder says: title, local start time and room; nothing personal."""
+    return {
+        "title": session.title,
+        "time": localise(session.starts_at, session.timezone).strftime("%H:%M"),
+        "room": session.room.name if session.room is not None else None,
+    }
+
+
 def reminder(session, language: str | None) -> tuple[str, str]:
     """Title and body of a session reminder: "Starts at 16:30 · Neuer Saal"."""
-    words = texts("reminder", language)
-    time = localise(session.starts_at, session.timezone).strftime("%H:%M")
-    body = words["starts"].format(time=time)
-    if session.room is not None:
-        body = f"{body} · {session.room.name}"
-    return words["title"].format(title=session.title), body
+    return render("reminder", language, reminder_values(session))

@@ -38,6 +38,9 @@ class OutboxMessage(db.Model):
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # What title and body are written from (see messages.py), to write them again in a
+    # phone's own language; None for a message that exists in one language only.
+    text_values: Mapped[dict | None] = mapped_column(JSON)
     collapse_key: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(
         Enum(*OUTBOX_STATUSES, name="outbox_status", native_enum=False, create_constraint=True),

@@ -29,9 +29,10 @@ IDS = bindparam("ids", expanding=True)
 # A claimed message once per device of its attendee (once with no device if none).
 LOAD = (
     select(OUTBOX.c.id, OUTBOX.c.attendee_id, OUTBOX.c.kind, OUTBOX.c.title, OUTBOX.c.body,
-           OUTBOX.c.data, OUTBOX.c.collapse_key, OUTBOX.c.expires_at, OUTBOX.c.attempts,
-           OUTBOX.c.next_attempt_at, OUTBOX.c.delivered_to, OUTBOX.c.last_error,
-           DEVICES.c.id.label("device_id"), DEVICES.c.token, DEVICES.c.platform)
+           OUTBOX.c.data, OUTBOX.c.text_values, OUTBOX.c.collapse_key, OUTBOX.c.expires_at,
+           OUTBOX.c.attempts, OUTBOX.c.next_attempt_at, OUTBOX.c.delivered_to,
+           OUTBOX.c.last_error, DEVICES.c.id.label("device_id"), DEVICES.c.token,
+           DEVICES.c.platform, DEVICES.c.language)
     .select_from(OUTBOX.outerjoin(DEVICES, DEVICES.c.attendee_id == OUTBOX.c.attendee_id))
     .where(OUTBOX.c.id.in_(IDS))
     .order_by(OUTBOX.c.id, DEVICES.c.id)
@@ -63,12 +64,15 @@ class Claimed:
 def put(*, key: str, attendee_id: int, kind: str, title: str, body: str, due_at: datetime,
         expires_at: datetime | None = None, data: dict | None = None,
         collapse_key: str | None = None, session_id: int | None = None,
+        text_values: dict | None = None,
         existing: OutboxMessage | None = None) -> OutboxMessage:
     """Write the logical message ``key`` once; refresh it while it has not gone out.
 
-    A sent, failed or expired message is history and stays as it is; a cancelled one
-    that is wanted again becomes pending again. Pass ``existing`` when the caller has
-    already loaded the row with this key.
+    ``title`` and ``body`` are in the attendee's language (the inbox shows them);
+    with ``text_values`` (see messages.render) a phone set to another language gets
+    them in its own. A sent, failed or expired message is history and stays as it is;
+    a cancelled one that is wanted again becomes pending again. Pass ``existing`` when
+    the caller has already loaded the row with this key.
     """
     row = existing
     if row is None:
@@ -81,6 +85,7 @@ def put(*, key: str, attendee_id: int, kind: str, title: str, body: str, due_at:
         return row
     row.kind, row.title, row.body, row.data = kind, title, body, data or {}
     row.expires_at, row.collapse_key, row.session_id = expires_at, collapse_key, session_id
+    row.text_values = text_values
     if row.attempts == 0:
         row.due_at = row.next_attempt_at = due_at
     row.status = "pending"

@@ -20,9 +20,9 @@ from datetime import timezone
 from sqlalchemy import select
 
 from companion.extensions import db
-from companion.people.models import Attendee, Bookmark
-from companion.people.schedule import ScheduleItem, personal_schedule
-from companion.schedule.models import Event, Session, SessionPerson
+from companion.people.models import Attendee
+from companion.people.schedule import ScheduleItem, personal_schedule, session_audience
+from companion.schedule.models import Event, Session
 
 from . import messages, outbox
 from .models import OutboxMessage
@@ -71,10 +71,11 @@ def sync_attendee(attendee: Attendee, session_ids: set[int] | None = None) -> Pl
 def plan(attendee: Attendee, item: ScheduleItem, key: str,
          existing: OutboxMessage | None) -> OutboxMessage:
     session = item.session
-    title, body = messages.reminder(session, attendee.language)
+    values = messages.reminder_values(session)
+    title, body = messages.render(KIND, attendee.language, values)
     return outbox.put(
         key=key, attendee_id=attendee.id, kind=KIND, title=title, body=body,
-        due_at=item.reminder_at, expires_at=session.starts_at,
+        text_values=values, due_at=item.reminder_at, expires_at=session.starts_at,
         data={"type": KIND, "event": attendee.event.slug, "session_id": str(session.id)},
         collapse_key=f"session-{session.id}", session_id=session.id, existing=existing,
     )
@@ -83,28 +84,18 @@ def plan(attendee: Attendee, item: ScheduleItem, key: str,
 def sync_session(session: Session) -> Planned:
     """After a session changed (moved, cancelled, retitled, new people): its reminders.
 
-    Everyone who may have it on their schedule is looked at: all attendees for the
-    kinds the event reminds everyone of, else its followers, speakers, moderators and
-    whoever has a reminder for it already.
+    Looks at everyone who has it on their agenda (``session_audience``) and at everyone
+    who has a reminder for it already (they may have lost it).
     """
-    event = session.event
-    if session.kind in (event.reminder_kinds or []):
-        attendees = select(Attendee.id).where(Attendee.event_id == event.id)
-    else:
-        attendees = (
-            select(Bookmark.attendee_id).where(Bookmark.session_id == session.id)
-            .union(
-                select(SessionPerson.attendee_id).where(SessionPerson.session_id == session.id),
-                select(OutboxMessage.attendee_id).where(
-                    OutboxMessage.session_id == session.id, OutboxMessage.kind == KIND
-                ),
-            )
-        )
+    audience = {attendee.id: attendee for attendee in session_audience(session)}
+    reminded = select(OutboxMessage.attendee_id).where(
+        OutboxMessage.session_id == session.id, OutboxMessage.kind == KIND
+    )
+    for attendee in db.session.scalars(select(Attendee).where(Attendee.id.in_(reminded))):
+        audience.setdefault(attendee.id, attendee)
     planned = Planned()
-    for attendee in db.session.scalars(
-        select(Attendee).where(Attendee.id.in_(attendees)).order_by(Attendee.id)
-    ):
-        planned.add(sync_attendee(attendee, session_ids={session.id}))
+    for attendee_id in sorted(audience):
+        planned.add(sync_attendee(audience[attendee_id], session_ids={session.id}))
     return planned
 
 

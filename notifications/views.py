@@ -4,8 +4,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from companion.auth import current_attendee, login_required
+from companion.extensions import MAX_ID
 from companion.pagination import paginate
-from companion.people.views import MAX_ID
 
 from . import inbox
 from .schemas import InboxNotificationSchema, InboxQuerySchema

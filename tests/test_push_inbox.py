@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from push_fixtures import NOW, dispatch, queue  # noqa: F401  (fixtures)
+from test_app import CONTRACT, contract_operations, normalised
 
 BASE = "/api/v1/me/notifications"
 
@@ -68,3 +69,11 @@ def test_the_inbox_is_in_the_openapi_document(client):
     read = paths[BASE + "/{notification_id}/read"]["post"]
     assert read["security"] == [{"bearerAuth": []}]
     assert {"200", "401", "404"} <= set(read["responses"])
+
+
+def test_the_inbox_operations_are_the_contracts():
+    if not CONTRACT.exists():
+        pytest.skip("no ../shared/API.md beside this clone")
+    contract = contract_operations(CONTRACT.read_text("utf-8"))
+    for operation in ("GET /me/notifications", "POST /me/notifications/{id}/read"):
+        assert normalised(operation) in contract, operation

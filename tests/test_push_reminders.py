@@ -11,7 +11,7 @@ from companion.extensions import db
 from companion.people.models import Bookmark
 from companion.schedule.models import Session, SessionPerson
 from notifications import messages, reminders
-from notifications.models import OutboxMessage
+from notifications.models import InboxNotification, OutboxMessage
 
 PANEL_1 = "Panel 1 – The scope and nature of the problem"
 
@@ -204,6 +204,24 @@ def test_a_followed_session_that_moves_moves_only_its_followers_reminders(make_a
     assert not [key for key in reminders_of(bob) if key.startswith("keynotes")]
 
 
+def test_a_session_change_also_reaches_those_who_dropped_it(make_attendee, runner, by_key):
+    ada = make_attendee()
+    keynotes = by_key["keynotes"]
+    bookmark = Bookmark(attendee_id=ada.id, session_id=keynotes.id, following=True)
+    db.session.add(bookmark)
+    db.session.commit()
+    plan(runner)
+    bookmark.following = False  # unfollowed by a path that did not sync her reminders
+    db.session.commit()
+
+    keynotes.starts_at += timedelta(minutes=15)
+    assert reminders.sync_session(keynotes).cancelled == 1
+    db.session.commit()
+
+    assert [key for key in reminders_of(ada) if key.startswith("keynotes")] == [
+        "keynotes/cancelled"]
+
+
 def test_planning_twice_changes_nothing(make_attendee, runner):
     ada = make_attendee()
     plan(runner)
@@ -235,6 +253,28 @@ def test_reminders_speak_the_attendees_language(language, title, body, make_atte
     row = reminders_of(ada)["panel-1/pending"]
     assert (row.title, row.body) == (title, body)
     assert "Ada" not in title + body and "Analytical" not in title + body
+
+
+def test_a_phone_set_to_its_own_language_gets_its_pushes_in_it(fcm, make_attendee, add_device,
+                                                              runner, dispatch_at):
+    ada = make_attendee(language="fr")
+    add_device(ada, token="fid-follows-ada")
+    spanish = add_device(ada, token="fid-spanish")
+    spanish.language = "es"
+    db.session.commit()
+    plan(runner)
+
+    dispatch_at("2020-03-30T14:20:00Z")
+
+    texts = {r.target: r.message["notification"] for r in fcm.received}
+    assert texts == {
+        "fid-follows-ada": {"title": f"Rappel : {PANEL_1}",
+                            "body": "Commence à 16:30 · Neuer Saal"},
+        "fid-spanish": {"title": f"Recordatorio: {PANEL_1}",
+                        "body": "Empieza a las 16:30 · Neuer Saal"},
+    }
+    inbox = db.session.scalar(select(InboxNotification))
+    assert inbox.title == f"Rappel : {PANEL_1}"  # the inbox speaks the attendee's language
 
 
 def test_english_when_there_is_no_text_in_a_language(by_key):

@@ -27,6 +27,7 @@ def upgrade():
     sa.Column('title', sa.Text(), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('text_values', sa.JSON(), nullable=True),
     sa.Column('collapse_key', sa.String(length=64), nullable=True),
     sa.Column('status', sa.Enum('pending', 'sending', 'sent', 'failed', 'expired', 'cancelled', name='outbox_status', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
