@@ -1,6 +1,7 @@
 """One JSON shape for every error: {"code", "status", "message", "errors"}."""
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
+from flask_smorest import abort
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 
@@ -27,6 +28,31 @@ def handle_unexpected(error: Exception):
     return error_response(InternalServerError())
 
 
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def refuse_nul_characters():
+    """PostgreSQL text cannot hold NUL: refuse it at the door, as 422, for every route,
+    rather than let it fail deep in a query as a 500."""
+    where = {
+        "path": "\x00" in request.path,
+        "query": _holds_nul([part for pair in request.args.items(multi=True) for part in pair]),
+        "json": request.is_json and _holds_nul(request.get_json(silent=True)),
+    }
+    found = [location for location, bad in where.items() if bad]
+    if found:
+        abort(422, message="NUL characters are not accepted.",
+              errors={location: ["Contains a NUL character."] for location in found})
+
+
 def init_app(app):
+    app.before_request(refuse_nul_characters)
     app.register_error_handler(HTTPException, error_response)
     app.register_error_handler(Exception, handle_unexpected)

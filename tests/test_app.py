@@ -21,6 +21,7 @@ BUILT = [
     "POST /auth/login", "POST /auth/logout", "GET /me", "PATCH /me",
     "GET /me/schedule", "PUT /me/bookmarks/{session_id}", "DELETE /me/bookmarks/{session_id}",
     "POST /me/devices", "DELETE /me/devices/{token}", "GET /me/calendar",
+    "GET /me/notifications", "POST /me/notifications/{id}/read",
 ]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -108,3 +109,17 @@ def test_built_operations_are_the_contracts():
     assert "POST /auth/logout" in contract
     for operation in BUILT:
         assert normalised(operation) in contract, operation
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("get", "/api/v1/events/alliance%00-2020/sessions", None),
+    ("get", "/api/v1/events/alliance-2020/sessions?kind=pa%00nel", None),
+    ("post", "/api/v1/auth/login", {"email": "a@example.org", "access_code": "x",
+                                    "event": "alliance-2020\x00"}),
+])
+def test_nul_characters_are_refused_not_a_500(client, conference, method, path, body):
+    """PostgreSQL cannot store NUL in text: every route refuses it up front."""
+    response = getattr(client, method)(path, json=body)
+    assert response.status_code == 422
+    assert set(response.json) == SHAPE
+    assert response.json["message"] == "NUL characters are not accepted."

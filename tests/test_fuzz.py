@@ -5,8 +5,15 @@ Each operation is called anonymously and as a signed-in organiser, so that the c
 reach past the 401 of the protected routes.
 """
 
+import os
+
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+# Our inputs have rules the document cannot spell (no NUL characters, an email that must
+# parse): a 422 for them is right, so "schema-valid data is accepted" is not checked.
+EXCLUDED = [positive_data_acceptance]
 
 
 def test_documented_operations_hold(app, conference, make_attendee, bearer):
@@ -17,11 +24,14 @@ def test_documented_operations_hold(app, conference, make_attendee, bearer):
         operation = result.ok()
 
         @given(case=operation.as_strategy())
+        # Random exploration locally; the same examples every time in CI.
         @settings(max_examples=30, deadline=None, database=None,
+                  derandomize=bool(os.environ.get("CI")),
                   suppress_health_check=list(HealthCheck))
         def call(case):
-            case.call_and_validate()
-            case.call_and_validate(headers=bearer(organiser))  # fresh: logout is fuzzed too
+            case.call_and_validate(excluded_checks=EXCLUDED)
+            # a fresh token each time: logout is fuzzed too
+            case.call_and_validate(headers=bearer(organiser), excluded_checks=EXCLUDED)
 
         call()
         checked.append(operation.label)

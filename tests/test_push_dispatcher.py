@@ -279,7 +279,7 @@ def test_the_worker_sleeps_until_a_message_is_due_and_stops_when_asked(
     assert not thread.is_alive()
     assert fcm.targets() == ["fid-ada"]
     late = fcm.received[0].at - due.timestamp()
-    assert 0 <= late < 1  # it slept until due, not for the 5 s poll
+    assert 0 <= late < 2.5  # it woke at due, not after the 5 s poll (margin for a busy CI)
 
 
 def test_the_worker_command_stops_cleanly_on_sigterm(app, migrated, make_attendee, add_device,

@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from .. import auth
 from ..extensions import db
 from ..schedule.models import Event
+from notifications import reminders
+
 from .models import ROLES, Attendee
 
 COLUMNS = ("email", "name", "organisation", "country", "roles")
@@ -113,17 +115,21 @@ def import_rows(event: Event, rows: Iterable[dict],
                 progress: Callable[[Iterable], Iterator] = iter) -> Outcome:
     """Create or update the attendees of checked rows; the caller commits.
 
-    New attendees get an access code (returned in clear once, stored hashed); existing
-    ones keep theirs and their preferences, and are only touched if the file differs.
+    New attendees get an access code (returned in clear once, stored hashed) and the
+    reminders everyone has by default; existing ones keep their code and preferences,
+    and are only touched if the file differs.
     """
     outcome = Outcome()
+    created = []
     for row in progress(rows):
         values = {name: row.get(name) for name in COLUMNS}
         attendee = find_attendee(event, values["email"])
         if attendee is None:
             code = auth.new_access_code()
-            db.session.add(Attendee(event=event, access_code_hash=auth.hash_access_code(code),
-                                    **values))
+            attendee = Attendee(event=event, access_code_hash=auth.hash_access_code(code),
+                                **values)
+            db.session.add(attendee)
+            created.append(attendee)
             outcome.codes.append((values["email"], code))
             outcome.created += 1
             continue
@@ -136,4 +142,6 @@ def import_rows(event: Event, rows: Iterable[dict],
         else:
             outcome.unchanged += 1
     db.session.flush()
+    for attendee in created:
+        reminders.sync_attendee(attendee)
     return outcome

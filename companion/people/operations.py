@@ -12,6 +12,7 @@ from ..extensions import db
 from ..schedule.models import Event, Session
 from ..schedule.operations import get_session
 from ..timeutil import utcnow
+from notifications import reminders
 from . import firebase
 from .models import Attendee, Bookmark, default_notify
 
@@ -86,6 +87,7 @@ def update_preferences(attendee: Attendee, changes: dict) -> Attendee:
         attendee.notify = {**default_notify(), **(attendee.notify or {}), **notify}
     for name, value in changes.items():
         setattr(attendee, name, value)
+    reminders.sync_attendee(attendee)  # lead time, language, mute: same transaction
     db.session.commit()
     return attendee
 
@@ -126,5 +128,6 @@ def choose_session(attendee: Attendee, session_id: int, following: bool) -> Book
     upsert(Bookmark, {"attendee_id": attendee.id, "session_id": session.id,
                       "following": following, "updated_at": utcnow()},
            keys=["attendee_id", "session_id"], update=["following", "updated_at"])
+    reminders.sync_attendee(attendee, session_ids={session.id})
     db.session.commit()
     return db.session.get(Bookmark, (attendee.id, session.id), populate_existing=True)
