@@ -87,6 +87,7 @@ def fresh_database(url: str | None, workdir: Path) -> str:
 
 def seed(count: int) -> Session:
     schedule_ops.seed_conference(schedule_ops.conference_data())
+    db.session.commit()
     event = schedule_ops.get_event("alliance-2020")
     ids = db.session.scalars(
         sa.insert(Attendee).returning(Attendee.id),

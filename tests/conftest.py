@@ -137,6 +137,7 @@ def runner(app):
 def conference(app):
     """The seeded 20th Alliance conference."""
     schedule_ops.seed_conference(schedule_ops.conference_data())
+    db.session.commit()
     return schedule_ops.get_event("alliance-2020")
 
 

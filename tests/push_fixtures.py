@@ -148,4 +148,5 @@ def pg_conference(make_pg_app):
     app = make_pg_app()
     with app.app_context():
         schedule_ops.seed_conference(schedule_ops.conference_data())
+        db.session.commit()
     return app

@@ -9,20 +9,20 @@ from companion.schedule.models import Session
 from notifications.models import OutboxMessage
 
 
-def reminders(attendee_id: int) -> dict[str, tuple[str, str]]:
-    """``{session key: (status, due_at in UTC)}`` of the attendee's reminders."""
+def reminders(attendee_id: int, *statuses: str) -> dict[str, tuple[str, str]]:
+    """``{session key: (status, due_at in UTC)}`` of the attendee's reminders, the
+    latest per session (of the given statuses, if any)."""
     db.session.expire_all()
-    rows = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.attendee_id == attendee_id,
-                                    OutboxMessage.kind == "reminder")
-    )
+    query = select(OutboxMessage).where(OutboxMessage.attendee_id == attendee_id,
+                                        OutboxMessage.kind == "reminder")
+    if statuses:
+        query = query.where(OutboxMessage.status.in_(statuses))
     return {db.session.get(Session, row.session_id).key: (row.status, row.due_at.isoformat())
-            for row in rows}
+            for row in db.session.scalars(query.order_by(OutboxMessage.id))}
 
 
 def pending(attendee_id: int) -> dict[str, str]:
-    return {key: due for key, (status, due) in reminders(attendee_id).items()
-            if status == "pending"}
+    return {key: due for key, (_, due) in reminders(attendee_id, "pending").items()}
 
 
 @pytest.fixture
@@ -93,3 +93,20 @@ def test_a_refused_change_writes_no_reminder(client, make_attendee, bearer):
     assert client.patch("/api/v1/me", json={"reminder_minutes": 500},
                         headers=headers).status_code == 422
     assert reminders(ada.id) == {}
+
+
+def test_a_rehearsal_shift_moves_every_reminder(runner, make_attendee):
+    ada = make_attendee()
+    assert runner.invoke(args=["notifications", "plan"]).exit_code == 0
+    assert pending(ada.id)["panel-1"] == "2020-03-30T14:20:00+00:00"
+
+    result = runner.invoke(args=["seed", "--shift-to", "2026-10-24"])
+    assert result.exit_code == 0, result.output
+    assert "5 reminders planned, 5 cancelled" in result.output
+    # 24 October 2026 is still summer time in Vienna: 16:20 local is 14:20 UTC
+    assert pending(ada.id)["panel-1"] == "2026-10-24T14:20:00+00:00"
+    # 25 October is winter time: Panel 2 at 09:00 local is 08:00 UTC, reminder 07:50
+    assert pending(ada.id)["panel-2"] == "2026-10-25T07:50:00+00:00"
+    statuses = db.session.scalars(select(OutboxMessage.status).where(
+        OutboxMessage.attendee_id == ada.id)).all()
+    assert sorted(statuses) == ["cancelled"] * 5 + ["pending"] * 5

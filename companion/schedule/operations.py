@@ -86,6 +86,7 @@ def _assign(obj, values: dict, keep_known: bool = False) -> bool:
 
 def seed_conference(data: dict, shift_to: date | None = None) -> dict:
     """Create or update the event from its data; the same call twice changes nothing.
+    The caller commits (after re-planning reminders, when sessions moved).
 
     ``shift_to`` moves the whole event so that it starts on that day, each session at
     the same local wall-clock time (the UTC offset is worked out per day).
@@ -141,5 +142,5 @@ def seed_conference(data: dict, shift_to: date | None = None) -> dict:
             session = Session(event_id=event.id, key=values["key"], status="scheduled")
             db.session.add(session)
         tally(created, _assign(session, values))
-    db.session.commit()
+    db.session.flush()
     return counts
