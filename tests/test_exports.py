@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ from lxml import etree
 from companion.extensions import db
 from companion.people.models import Attendee
 from companion.schedule import operations as schedule_ops
+from companion.schedule.exports import vtimezone
 from companion.schedule.models import Event, Room, Session, SessionPerson
 
 DATA = Path(__file__).parent / "data"
@@ -342,3 +343,25 @@ def test_openapi_documents_the_content_types(client):
         responses = paths[f"/api/v1/events/{{slug}}/schedule.{suffix}"]["get"]["responses"]
         assert list(responses["200"]["content"]) == [content_type]
         assert "304" in responses
+
+
+@pytest.mark.parametrize("first,last", [(2020, 2021), (2020, 2023)])
+def test_vtimezone_onsets_are_the_real_transitions(first, last):
+    """RFC 5545: DTSTART (and each RDATE) in the wall clock before the change, so that
+    onset - TZOFFSETFROM is the UTC instant the zone really changes offset."""
+    vienna = ZoneInfo("Europe/Vienna")
+    onsets = 0
+    zone = vtimezone("Europe/Vienna", date(first, 1, 1), date(last, 1, 1))
+    for part in zone.subcomponents:
+        before, after = part["TZOFFSETFROM"].td, part["TZOFFSETTO"].td
+        if before == after:
+            continue
+        rdates = part.get("RDATE")
+        extra = [v.dt for v in rdates.dts] if rdates is not None else []
+        for wall in [part["DTSTART"].dt] + extra:
+            instant = (wall - before).replace(tzinfo=timezone.utc)
+            assert (instant - timedelta(seconds=1)).astimezone(vienna).utcoffset() == before
+            assert instant.astimezone(vienna).utcoffset() == after
+            onsets += 1
+    assert onsets == 2 * (last - first)
+    assert zone.walk("DAYLIGHT")[0]["DTSTART"].dt == datetime(2020, 3, 29, 2, 0)

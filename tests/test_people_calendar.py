@@ -52,8 +52,8 @@ def test_the_feed_is_the_agenda_with_an_alarm_at_the_lead(client, make_attendee,
     panel_1 = events["Panel 1"]
     assert panel_1["dtstart"].dt == datetime(2020, 3, 30, 16, 30, tzinfo=VIENNA)
     assert panel_1["dtend"].dt == datetime(2020, 3, 30, 18, 0, tzinfo=VIENNA)
-    assert panel_1.to_ical().decode().count("DTSTART:20200330T143000Z") == 1
-    assert str(panel_1["location"]) == "Neuer Saal"
+    assert panel_1.to_ical().decode().count("DTSTART;TZID=Europe/Vienna:20200330T163000") == 1
+    assert str(panel_1["location"]) == "Neuer Saal, Hofburg Congress Center, Heldenplatz, 1014 Vienna"
     [alarm] = panel_1.walk("VALARM")
     assert alarm["trigger"].dt == timedelta(minutes=-10)
     assert str(alarm["action"]) == "DISPLAY"

@@ -206,7 +206,7 @@ def test_the_sdk_never_retries_or_sleeps_inside_a_batch(fcm, make_attendee, add_
     started = time.monotonic()
     tally = dispatch(NOW)
 
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # no 30 s Retry-After sleep (margin for a busy CI)
     assert tally.retrying == 3
     assert fcm.attempts == {"fid-503": 1, "fid-500": 1, "fid-429": 1}
 

@@ -10,11 +10,9 @@ import hashlib
 import hmac
 
 from flask import current_app, url_for
-from icalendar import Alarm, Calendar
-from icalendar import Event as CalendarEvent
 
 from ..extensions import MAX_ID, db
-from ..timeutil import utcnow
+from ..schedule.exports import to_ical
 from .models import Attendee
 from .schedule import personal_schedule
 
@@ -53,35 +51,14 @@ def feed_urls(attendee: Attendee) -> dict:
 def personal_ics(attendee: Attendee) -> bytes:
     """The attendee's agenda as iCalendar, with an alarm at each reminder's lead time.
 
-    Times are written in UTC (``...Z``): every calendar app reads those the same way,
-    whereas generated VTIMEZONE rules are misread by some parsers.
+    The same calendar as the public ``schedule.ics`` (local times, TZID, VTIMEZONE),
+    cut to the personal schedule.
     """
     event = attendee.event
-    calendar = Calendar()
-    calendar.add("prodid", "-//OSCE Alliance companion//personal agenda//EN")
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", f"{event.name}: my agenda")
-    calendar.add("x-wr-timezone", event.timezone)
-    stamp = utcnow()
-    for item in personal_schedule(attendee):
-        session = item.session
-        entry = CalendarEvent()
-        entry.add("uid", session.uid)
-        entry.add("dtstamp", stamp)
-        entry.add("dtstart", session.starts_at)
-        entry.add("dtend", session.ends_at)
-        entry.add("summary", session.title)
-        if session.description:
-            entry.add("description", session.description)
-        if session.room is not None:
-            entry.add("location", session.room.name)
-        entry.add("status", "CANCELLED" if session.status == "cancelled" else "CONFIRMED")
-        if item.reminder_at is not None:
-            alarm = Alarm()
-            alarm.add("action", "DISPLAY")
-            alarm.add("description", session.title)
-            alarm.add("trigger", item.reminder_at - session.starts_at)
-            entry.add_component(alarm)
-        calendar.add_component(entry)
-    return calendar.to_ical()
+    items = personal_schedule(attendee)
+    return to_ical(
+        event, [item.session for item in items],
+        name=f"{event.name}: my agenda", uid=f"agenda-{attendee.id}@{event.slug}.companion",
+        alarms={item.session.id: item.session.starts_at - item.reminder_at
+                for item in items if item.reminder_at is not None},
+    )

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from icalendar import Calendar, vDuration
+from icalendar import Alarm, Calendar, Timezone, vDuration
 from icalendar import Event as CalendarEvent
 from lxml import etree
 
@@ -97,17 +97,24 @@ def _calendar_text(session: Session) -> str | None:
     return "\n\n".join(part for part in parts if part) or None
 
 
-def to_ical(event: Event, sessions: list[Session], stamp: datetime | None = None) -> bytes:
-    """The agenda as an RFC 5545 calendar: local times with TZID and their VTIMEZONE."""
+def to_ical(event: Event, sessions: list[Session], stamp: datetime | None = None,
+            name: str | None = None, uid: str | None = None,
+            alarms: dict[int, timedelta] | None = None) -> bytes:
+    """The agenda as an RFC 5545 calendar: local times with TZID and their VTIMEZONE.
+
+    A personal agenda passes its own ``name`` and ``uid``, and ``alarms``: the lead
+    before each session (by id) at which its calendar app should remind.
+    """
     stamp = stamp or utcnow().replace(microsecond=0)
+    alarms = alarms or {}
     calendar = Calendar.new(
-        prodid=PRODID, method="PUBLISH", name=event.name, url=event.url,
-        uid=f"schedule@{event.slug}.companion", refresh_interval=REFRESH,
+        prodid=PRODID, method="PUBLISH", name=name or event.name, url=event.url,
+        uid=uid or f"schedule@{event.slug}.companion", refresh_interval=REFRESH,
     )
     calendar.add("X-WR-TIMEZONE", event.timezone)
     calendar.add("X-PUBLISHED-TTL", vDuration(REFRESH))
     for session in sessions:
-        calendar.add_component(CalendarEvent.new(
+        entry = CalendarEvent.new(
             uid=session.uid,
             stamp=stamp,
             summary=session.title,
@@ -117,15 +124,44 @@ def to_ical(event: Event, sessions: list[Session], stamp: datetime | None = None
             location=_location(session),
             categories=[session.kind],
             status="CANCELLED" if session.status == "cancelled" else "CONFIRMED",
-        ))
+        )
+        if session.id in alarms:
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", session.title)
+            alarm.add("trigger", -alarms[session.id])
+            entry.add_component(alarm)
+        calendar.add_component(entry)
     # The zone's rules for the whole years the event touches, and no more.
     days = [event.starts_on, event.ends_on] + [
         localise(s.starts_at, event.timezone).date() for s in sessions
     ]
-    calendar.add_missing_timezones(
-        first_date=date(min(days).year, 1, 1), last_date=date(max(days).year + 1, 1, 1)
-    )
+    calendar.add_component(vtimezone(
+        event.timezone, date(min(days).year, 1, 1), date(max(days).year + 1, 1, 1)
+    ))
     return calendar.to_ical()
+
+
+def vtimezone(tzid: str, first: date, last: date) -> Timezone:
+    """The zone's VTIMEZONE from ``first`` to ``last``, each onset where RFC 5545 puts it.
+
+    RFC 5545 (3.6.5) counts an onset in the wall clock before the change (TZOFFSETFROM):
+    Vienna's 2020 summer time begins at 02:00. icalendar 7.3 writes the first wall-clock
+    time after a spring-forward (03:00), an hour late for readers that trust the
+    VTIMEZONE rather than the TZID; moved back by the gap here.
+    """
+    zone = Timezone.from_tzid(tzid, first_date=first, last_date=last)
+    for part in zone.subcomponents:
+        gap = part.TZOFFSETTO - part.TZOFFSETFROM
+        if gap <= timedelta(0):
+            continue
+        part.DTSTART = part.DTSTART - gap
+        rdates = part.get("RDATE")
+        if rdates is not None:
+            lists = rdates if isinstance(rdates, list) else [rdates]
+            del part["RDATE"]
+            part.add("RDATE", [value.dt - gap for rdate in lists for value in rdate.dts])
+    return zone
 
 
 # --- c3voc JSON (and the frab XML rendered from it) ------------------------------
