@@ -65,17 +65,18 @@ def put(*, key: str, attendee_id: int, kind: str, title: str, body: str, due_at:
         expires_at: datetime | None = None, data: dict | None = None,
         collapse_key: str | None = None, session_id: int | None = None,
         text_values: dict | None = None,
-        existing: OutboxMessage | None = None) -> OutboxMessage:
+        existing: OutboxMessage | None = None, looked_up: bool = False) -> OutboxMessage:
     """Write the logical message ``key`` once; refresh it while it has not gone out.
 
     ``title`` and ``body`` are in the attendee's language (the inbox shows them);
     with ``text_values`` (see messages.render) a phone set to another language gets
     them in its own. A sent, failed or expired message is history and stays as it is;
     a cancelled one that is wanted again becomes pending again. Pass ``existing`` when
-    the caller has already loaded the row with this key.
+    the caller has already loaded the row with this key, and ``looked_up`` when it has
+    looked for it (then ``existing=None`` means there is none: no query per message).
     """
     row = existing
-    if row is None:
+    if row is None and not looked_up:
         row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
     if row is None:
         row = OutboxMessage(key=key, attendee_id=attendee_id, status="pending", attempts=0,

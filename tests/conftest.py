@@ -173,3 +173,16 @@ def bearer(app):
         return {"Authorization": f"Bearer {token}"}
 
     return headers
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL statements sent to the database, in order; ``statements.clear()`` to start."""
+    sent: list[str] = []
+
+    def record(connection, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    yield sent
+    sa.event.remove(db.engine, "before_cursor_execute", record)

@@ -1,18 +1,19 @@
 """personal_schedule(): what is on an attendee's agenda, and when each reminder is due."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
 from companion.extensions import db
-from companion.people.models import Bookmark
+from companion.people.models import Attendee, Bookmark
 from companion.people.schedule import (
     ROLE_REMINDER_MINUTES,
     personal_schedule,
+    personal_schedules,
     session_audience,
 )
-from companion.schedule.models import Session, SessionPerson
+from companion.schedule.models import Event, Session, SessionPerson
 
 UTC = timezone.utc
 
@@ -160,3 +161,65 @@ def test_session_audience_is_the_inverse_of_the_personal_schedule(make_attendee,
         assert [a.id for a in session_audience(session)] == expected, session.key
     assert [a.id for a in session_audience(by_key["panel-1"])] == [bob.id, cleo.id, dan.id]
     assert session_audience(by_key["lunch"]) == []
+
+
+def as_seen(items) -> list[tuple]:
+    return [(item.session.id, item.reasons, item.reminder_at, item.overlaps) for item in items]
+
+
+def test_many_agendas_at_once_are_each_attendees_own(make_attendee, by_key, conference):
+    other = Event(slug="other-2021", name="Other", starts_on=date(2021, 5, 3),
+                  ends_on=date(2021, 5, 3), timezone="America/New_York", reminder_kinds=["keynote"])
+    talk = Session(event=other, kind="keynote", title="Talk",
+                   starts_at=datetime(2021, 5, 3, 14, tzinfo=UTC),
+                   ends_at=datetime(2021, 5, 3, 15, tzinfo=UTC))
+    side = Session(event=conference, kind="side_event", title="Side event",
+                   starts_at=by_key["panel-1"].starts_at + timedelta(minutes=30),
+                   ends_at=by_key["panel-1"].ends_at)
+    by_key["panel-2"].status = "cancelled"
+    visitor = Attendee(event=other, email="visitor@example.org", name="Visitor")
+    db.session.add_all([other, talk, side, visitor])
+    db.session.commit()
+    plain = make_attendee()
+    follower = make_attendee(reminder_minutes=25)
+    for key in ("keynotes", "panel-1", "panel-2"):
+        choose(follower, by_key[key], True)
+    choose(follower, side, True)
+    muter = make_attendee()
+    choose(muter, by_key["panel-1"], False)
+    choose(muter, by_key["networking-cocktail"], False)
+    speaker = make_attendee(roles=["attendee", "speaker", "moderator"], reminder_minutes=5)
+    give_role(speaker, by_key["panel-3"], "speaker")
+    choose(speaker, by_key["panel-3"], False)
+    give_role(speaker, by_key["closing"], "moderator")
+    quiet = make_attendee(notify={"reminders": False})
+    choose(quiet, by_key["keynotes"], True)
+    give_role(quiet, by_key["panel-4"], "speaker")
+    people = [plain, follower, muter, speaker, quiet, visitor]
+
+    one_by_one = {attendee.id: as_seen(personal_schedule(attendee)) for attendee in people}
+    together = personal_schedules(reversed(people))
+
+    assert {attendee_id: as_seen(items) for attendee_id, items in together.items()} == one_by_one
+    assert one_by_one[visitor.id] == [
+        (talk.id, {"default"}, datetime(2021, 5, 3, 13, 50, tzinfo=UTC), [])]
+    assert len(one_by_one[follower.id]) == 7 and len(one_by_one[muter.id]) == 3
+    assert personal_schedules([]) == {}
+
+
+def test_many_agendas_take_as_many_queries_as_one(make_attendee, by_key, statements):
+    people = [make_attendee() for _ in range(30)]
+    for attendee in people[::3]:
+        choose(attendee, by_key["keynotes"], True)
+    give_role(people[1], by_key["panel-1"], "speaker")
+    ids = [attendee.id for attendee in people]
+
+    def queries(attendee_ids) -> int:
+        db.session.expunge_all()
+        attendees = db.session.scalars(select(Attendee).where(Attendee.id.in_(attendee_ids)))
+        statements.clear()
+        schedules = personal_schedules(attendees.all())
+        assert len(schedules) == len(attendee_ids)
+        return len(statements)
+
+    assert queries(ids) == queries(ids[:1]) <= 8

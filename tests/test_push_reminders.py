@@ -8,7 +8,7 @@ from push_fixtures import add_device  # noqa: F401  (fixtures)
 from sqlalchemy import select
 
 from companion.extensions import db
-from companion.people.models import Bookmark
+from companion.people.models import Attendee, Bookmark
 from companion.schedule.models import Session, SessionPerson
 from notifications import messages, reminders
 from notifications.models import InboxNotification, OutboxMessage
@@ -229,6 +229,46 @@ def test_planning_twice_changes_nothing(make_attendee, runner):
     assert plan(runner) == "alliance-2020: 5 reminders planned, 0 cancelled\n"
     after = {key: (row.id, row.due_at, row.title) for key, row in reminders_of(ada).items()}
     assert after == before
+
+
+def test_a_crowd_is_planned_in_as_many_queries_as_a_few(make_attendee, by_key, statements):
+    people = [make_attendee() for _ in range(40)]
+    ids = [attendee.id for attendee in people]
+    keynotes_id = by_key["keynotes"].id
+
+    def follow_keynotes(attendee_ids):
+        db.session.add_all(Bookmark(attendee_id=attendee_id, session_id=keynotes_id)
+                           for attendee_id in attendee_ids)
+        db.session.commit()
+
+    def measured(sync) -> tuple[tuple[int, int], int]:
+        """What ``sync`` planned and how many statements it sent, on a fresh session."""
+        db.session.expunge_all()
+        statements.clear()
+        planned = sync()
+        count = len(statements)
+        db.session.commit()
+        return (planned.wanted, planned.cancelled), count
+
+    def attendees(attendee_ids):
+        return db.session.scalars(select(Attendee).where(Attendee.id.in_(attendee_ids))).all()
+
+    def move_keynotes():
+        keynotes = db.session.get(Session, keynotes_id)
+        keynotes.starts_at += timedelta(minutes=15)
+        return reminders.sync_session(keynotes)
+
+    few = measured(lambda: reminders.sync_attendees(attendees(ids[:4])))
+    crowd = measured(lambda: reminders.sync_attendees(attendees(ids)))
+    assert few[0] == (20, 0) and crowd[0] == (200, 0)
+    assert crowd[1] == few[1]
+
+    follow_keynotes(ids[:4])
+    few = measured(move_keynotes)
+    follow_keynotes(ids[4:])
+    crowd = measured(move_keynotes)
+    assert few[0] == (4, 0) and crowd[0] == (40, 4)
+    assert crowd[1] == few[1]
 
 
 def test_plan_needs_a_known_event(runner):

@@ -10,13 +10,14 @@ Push reminders are built from ``reminder_at``: it is None when the attendee turn
 reminders off or the session is cancelled (cancelled sessions stay listed, struck through).
 """
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, and_, or_, select
 
 from ..extensions import db
-from ..schedule.models import Session, SessionPerson
+from ..schedule.models import Event, Session, SessionPerson
 from ..schedule.operations import sessions_query
 from .models import Attendee, Bookmark
 
@@ -24,6 +25,8 @@ DEFAULT_REMINDER_MINUTES = 10
 # Speakers and moderators need time to get to the podium: at least this much notice.
 ROLE_REMINDER_MINUTES = 30
 REASONS = ("default", "following", "speaker", "moderator")
+# Attendee ids per query: far below the bound-parameter limits of SQLite and PostgreSQL.
+ID_CHUNK = 5000
 
 
 @dataclass
@@ -52,35 +55,52 @@ def reminders_on(attendee: Attendee) -> bool:
     return (attendee.notify or {}).get("reminders", True) is not False
 
 
-def session_reasons(attendee: Attendee) -> dict[int, set[str]]:
-    """Why each session of the attendee's event is on their agenda (only those that are)."""
-    reasons: dict[int, set[str]] = {}
-    choices = dict(db.session.execute(
-        select(Bookmark.session_id, Bookmark.following).where(
-            Bookmark.attendee_id == attendee.id
-        )
-    ).all())
-    for session_id, following in choices.items():
+def session_reasons(attendees: list[Attendee]) -> dict[int, dict[int, set[str]]]:
+    """Why each session is on each attendee's agenda (only those that are), by attendee id.
+
+    Three queries for any number of attendees: bookmarks, roles, the default sessions.
+    """
+    ids = [attendee.id for attendee in attendees]
+    reasons: dict[int, dict[int, set[str]]] = {attendee_id: {} for attendee_id in ids}
+    choices: dict[int, dict[int, bool]] = {attendee_id: {} for attendee_id in ids}
+    bookmarks = select(Bookmark.attendee_id, Bookmark.session_id, Bookmark.following)
+    for attendee_id, session_id, following in rows_in(bookmarks, Bookmark.attendee_id, ids):
+        choices[attendee_id][session_id] = following
         if following:
-            reasons.setdefault(session_id, set()).add("following")
-    roles = db.session.execute(
-        select(SessionPerson.session_id, SessionPerson.role).where(
-            SessionPerson.attendee_id == attendee.id
-        )
-    ).all()
-    for session_id, role in roles:
-        reasons.setdefault(session_id, set()).add(role)
-    default_kinds = list(attendee.event.reminder_kinds or [])
-    if default_kinds:
-        defaults = db.session.scalars(
-            select(Session.id).where(
-                Session.event_id == attendee.event_id, Session.kind.in_(default_kinds)
-            )
-        )
-        for session_id in defaults:
-            if choices.get(session_id) is not False:  # muted
-                reasons.setdefault(session_id, set()).add("default")
+            reasons[attendee_id].setdefault(session_id, set()).add("following")
+    roles = select(SessionPerson.attendee_id, SessionPerson.session_id, SessionPerson.role)
+    for attendee_id, session_id, role in rows_in(roles, SessionPerson.attendee_id, ids):
+        reasons[attendee_id].setdefault(session_id, set()).add(role)
+    defaults = default_sessions({attendee.event_id: attendee.event for attendee in attendees})
+    for attendee in attendees:
+        muted = {session_id for session_id, following in choices[attendee.id].items()
+                 if following is False}
+        for session_id in defaults[attendee.event_id]:
+            if session_id not in muted:
+                reasons[attendee.id].setdefault(session_id, set()).add("default")
     return reasons
+
+
+def rows_in(statement: Select, column, ids: list[int]) -> Iterator[Row]:
+    """The rows of ``statement`` whose ``column`` is one of ``ids``, a chunk at a time."""
+    for start in range(0, len(ids), ID_CHUNK):
+        yield from db.session.execute(statement.where(column.in_(ids[start:start + ID_CHUNK])))
+
+
+def default_sessions(events: dict[int, Event]) -> dict[int, list[int]]:
+    """By event id: the sessions of the kinds the event reminds everyone of."""
+    defaults: dict[int, list[int]] = {event_id: [] for event_id in events}
+    kinds = {event_id: list(event.reminder_kinds or []) for event_id, event in events.items()}
+    if any(kinds.values()):
+        wanted = or_(*(
+            and_(Session.event_id == event_id, Session.kind.in_(event_kinds))
+            for event_id, event_kinds in kinds.items() if event_kinds
+        ))
+        for event_id, session_id in db.session.execute(
+            select(Session.event_id, Session.id).where(wanted)
+        ):
+            defaults[event_id].append(session_id)
+    return defaults
 
 
 def flag_overlaps(items: list[ScheduleItem]) -> None:
@@ -97,16 +117,42 @@ def flag_overlaps(items: list[ScheduleItem]) -> None:
 
 def personal_schedule(attendee: Attendee) -> list[ScheduleItem]:
     """The attendee's agenda in time order, each item with its reminder time."""
-    reasons = session_reasons(attendee)
-    if not reasons:
-        return []
-    sessions = db.session.scalars(
-        sessions_query(attendee.event).where(Session.id.in_(reasons))
-    ).all()
+    return personal_schedules([attendee])[attendee.id]
+
+
+def personal_schedules(attendees: Iterable[Attendee]) -> dict[int, list[ScheduleItem]]:
+    """``personal_schedule`` of many attendees at once, by attendee id.
+
+    A handful of queries however many they are (see ``session_reasons``, and one for
+    the sessions of each event), so a change can re-plan a whole audience in a request.
+    """
+    attendees = list({attendee.id: attendee for attendee in attendees}.values())
+    reasons = session_reasons(attendees)
+    by_event: dict[int, list[Attendee]] = {}
+    for attendee in attendees:
+        by_event.setdefault(attendee.event_id, []).append(attendee)
+    schedules: dict[int, list[ScheduleItem]] = {}
+    for group in by_event.values():
+        listed = set().union(*(reasons[attendee.id] for attendee in group))
+        sessions = []
+        if listed:
+            sessions = db.session.scalars(
+                sessions_query(group[0].event).where(Session.id.in_(listed))
+            ).all()
+        for attendee in group:
+            schedules[attendee.id] = agenda(attendee, reasons[attendee.id], sessions)
+    return schedules
+
+
+def agenda(attendee: Attendee, reasons: dict[int, set[str]],
+           sessions: list[Session]) -> list[ScheduleItem]:
+    """The attendee's items among ``sessions`` (in time order), with reminders and overlaps."""
     remind = reminders_on(attendee)
     items = []
     for session in sessions:
-        why = reasons[session.id]
+        why = reasons.get(session.id)
+        if why is None:
+            continue
         due = None
         if remind and session.status != "cancelled":
             due = session.starts_at - reminder_lead(attendee, why)
@@ -133,6 +179,5 @@ def session_audience(session: Session) -> list[Attendee]:
             select(Attendee.id).where(Attendee.event_id == session.event_id)
         )
         ids |= set(everyone) - muted
-    return db.session.scalars(
-        select(Attendee).where(Attendee.id.in_(ids)).order_by(Attendee.id)
-    ).all()
+    by_id = select(Attendee).order_by(Attendee.id)
+    return [attendee for (attendee,) in rows_in(by_id, Attendee.id, sorted(ids))]
