@@ -6,7 +6,7 @@ from flask import Flask
 
 import notifications
 
-from . import cli, errors, people, schedule
+from . import cli, docs, errors, people, schedule
 from .config import Config
 from .extensions import db, limiter, migrate
 from .pagination import Api
@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     limiter.init_app(app)
     api = Api(app)
+    docs.init_app(app)
     errors.init_app(app)  # after the Api, so this shape wins over its handler
 
     schedule.init_app(app, api)

@@ -24,7 +24,8 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # Swagger UI's files, served by companion/docs.py (venue networks and CI reach no CDN).
+    OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
     API_SPEC_OPTIONS = {
         "info": {
             "description": "Backend of the event companion app: agenda, rooms, "
