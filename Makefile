@@ -2,24 +2,28 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install run test
+.PHONY: run test
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# What the app needs, then what its tests need on top; constraints.txt pins everything.
+$(VENV)/.installed-app: $(BIN)/activate requirements.txt constraints.txt
+	$(PIP) -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+$(VENV)/.installed-tests: $(VENV)/.installed-app requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
+	touch $@
 
 # Server (gunicorn) and push dispatcher (see Procfile), on the database in
 # DATABASE_URL (default: embedded SQLite), with the conference loaded.
-run: install
+run: $(VENV)/.installed-app
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $${PORT:-8000}
 
-test: install
+test: $(VENV)/.installed-tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
