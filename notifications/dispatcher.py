@@ -88,7 +88,8 @@ class Dispatcher:
     """Claims due messages in batches and sends them, one batch ahead.
 
     While a batch is on the network (in a helper thread), the next one is claimed and
-    read from the database, so the database work does not add to the sending time.
+    read from the database, and the previous one's outcome is written, so the database
+    work does not add to the sending time.
     """
 
     def __init__(self, sender: Sender, policy: RetryPolicy = RetryPolicy(),
@@ -105,10 +106,12 @@ class Dispatcher:
         tally = Tally()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-send") as network:
             batch = None if should_stop() else self.claim(now, tally)
+            in_flight = network.submit(self.send, batch, now) if batch else None
             while batch is not None:
-                in_flight = network.submit(self.send, batch, now)
                 upcoming = None if should_stop() else self.claim(now, tally)
                 moment, results = in_flight.result()
+                # the next batch goes out while this one's outcome is written
+                in_flight = network.submit(self.send, upcoming, now) if upcoming else None
                 tally.add(self.settle_batch(batch, results, moment))
                 batch = upcoming
         return tally
