@@ -68,14 +68,19 @@ def reset_schema(uri: str):
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def migrated(database_uri):
-    reset_schema(database_uri)
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_uri})
+def migrate_from_nothing(uri: str) -> str:
+    """The schema exactly as the migrations build it on an empty database."""
+    reset_schema(uri)
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": uri})
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    return database_uri
+    return uri
+
+
+@pytest.fixture(scope="session")
+def migrated(database_uri):
+    return migrate_from_nothing(database_uri)
 
 
 def empty_tables():

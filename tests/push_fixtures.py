@@ -6,11 +6,9 @@ Import the ones a test module uses (with the fake FCM's, from ``fakefcm``).
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import empty_tables, reset_schema
-from flask_migrate import upgrade
+from conftest import empty_tables, migrate_from_nothing
 from sqlalchemy import insert, select
 
-from companion import create_app
 from companion.extensions import db
 from companion.people.models import Attendee, Device
 from companion.schedule import operations as schedule_ops
@@ -116,11 +114,7 @@ def statuses() -> dict[str, int]:
 def pg_migrated(postgres_url, database_uri):
     """``postgres_url`` with the schema; the suite's own database when that is it."""
     if postgres_url != database_uri:
-        reset_schema(postgres_url)
-        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": postgres_url})
-        with app.app_context():
-            upgrade()
-            db.engine.dispose()
+        migrate_from_nothing(postgres_url)
     return postgres_url
 
 
