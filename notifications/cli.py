@@ -6,10 +6,9 @@ from datetime import datetime, timezone
 
 import click
 from flask import current_app
-from sqlalchemy import select
 
 from companion.extensions import db
-from companion.schedule.models import Event
+from companion.schedule.operations import find_event
 
 from . import reminders, senders
 from .dispatcher import Dispatcher, Worker
@@ -84,7 +83,7 @@ def dispatch_command(once, now):
               help="Slug of the event whose reminders to plan.")
 def plan_command(slug):
     """Plan every attendee's session reminders from their schedule (safe to repeat)."""
-    event = db.session.scalar(select(Event).where(Event.slug == slug))
+    event = find_event(slug)
     if event is None:
         raise click.BadParameter(f"no event {slug!r}", param_hint="--event")
     planned = reminders.sync_event(event)

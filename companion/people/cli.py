@@ -6,10 +6,8 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
-
 from ..extensions import db
-from ..schedule.models import Event
+from ..schedule.operations import find_event
 from . import importer
 
 attendees = AppGroup("attendees", help="Attendees of an event.")
@@ -39,7 +37,7 @@ def append_codes(path: Path, codes: list[tuple[str, str]]) -> None:
               help="Import the good rows of a file that has bad ones.")
 def import_command(file, codes_path, slug, skip_bad):
     """Create or update attendees from FILE (email,name,organisation,country,roles)."""
-    event = db.session.scalar(select(Event).where(Event.slug == slug))
+    event = find_event(slug)
     if event is None:
         raise click.BadParameter(f"no event {slug!r} (run `flask seed` first?)",
                                  param_hint="--event")

@@ -13,8 +13,12 @@ from ..timeutil import local_to_utc
 from .models import Event, Room, Session, SessionPerson
 
 
+def find_event(slug: str) -> Event | None:
+    return db.session.scalar(select(Event).where(Event.slug == slug))
+
+
 def get_event(slug: str) -> Event:
-    event = db.session.scalar(select(Event).where(Event.slug == slug))
+    event = find_event(slug)
     if event is None:
         abort(404, message=f"Event {slug!r} not found")
     return event
@@ -104,7 +108,7 @@ def seed_conference(data: dict, shift_to: date | None = None) -> dict:
         elif changed:
             counts["updated"] += 1
 
-    event = db.session.scalar(select(Event).where(Event.slug == info["slug"]))
+    event = find_event(info["slug"])
     created = event is None
     if created:
         event = Event(slug=info["slug"])
