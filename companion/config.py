@@ -2,6 +2,8 @@
 
 import os
 
+from flask import current_app, request
+
 
 def database_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs given in the usual short forms."""
@@ -9,6 +11,11 @@ def database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def public_url() -> str:
+    """Base of the URLs the API hands out: PUBLIC_URL, else the host asked."""
+    return (current_app.config["PUBLIC_URL"] or request.host_url).rstrip("/")
 
 
 class Config:

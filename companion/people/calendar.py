@@ -11,6 +11,7 @@ import hmac
 
 from flask import current_app, url_for
 
+from ..config import public_url
 from ..extensions import MAX_ID, db
 from ..schedule.exports import to_ical
 from .models import Attendee
@@ -41,10 +42,7 @@ def rotate_feed(attendee: Attendee) -> None:
 
 
 def feed_urls(attendee: Attendee) -> dict:
-    path = url_for("calendars.Feed", token=feed_token(attendee))
-    base = current_app.config.get("PUBLIC_URL", "").rstrip("/")
-    url = base + path if base else url_for("calendars.Feed", token=feed_token(attendee),
-                                           _external=True)
+    url = public_url() + url_for("calendars.Feed", token=feed_token(attendee))
     return {"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]}
 
 

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from ..config import public_url
 from ..extensions import MAX_ID, db
 from ..pagination import paginate
 from . import exports, operations
@@ -76,10 +77,6 @@ class RoomDetail(MethodView):
 
 
 # --- exports -------------------------------------------------------------------------
-
-def public_url() -> str:
-    return (current_app.config["PUBLIC_URL"] or request.host_url).rstrip("/")
-
 
 def exported(slug: str):
     """The event and all its sessions; answers 304 first when the client has them."""
