@@ -44,8 +44,3 @@ def reminder_values(session) -> dict:
         "time": localise(session.starts_at, session.timezone).strftime("%H:%M"),
         "room": session.room.name if session.room is not None else None,
     }
-
-
-def reminder(session, language: str | None) -> tuple[str, str]:
-    """Title and body of a session reminder: "Starts at 16:30 · Neuer Saal"."""
-    return render("reminder", language, reminder_values(session))

@@ -322,7 +322,8 @@ def test_english_when_there_is_no_text_in_a_language(by_key):
     assert messages.texts("reminder", None) == messages.TEXTS["reminder"]["en"]
     panel = by_key["panel-1"]
     panel.room = None
-    assert messages.reminder(panel, "pt") == (f"Reminder: {PANEL_1}", "Starts at 16:30")
+    values = messages.reminder_values(panel)
+    assert messages.render("reminder", "pt", values) == (f"Reminder: {PANEL_1}", "Starts at 16:30")
 
 
 def test_a_changed_language_changes_the_pending_texts(make_attendee, runner):
