@@ -6,7 +6,7 @@ from flask import Flask
 
 import notifications
 
-from . import cli, docs, errors, people, schedule
+from . import cli, docs, errors, logs, people, schedule
 from .config import Config
 from .extensions import db, limiter, migrate
 from .pagination import Api
@@ -20,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    logs.init_app(app)  # first: JSON lines, and the request id of every response
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     limiter.init_app(app)

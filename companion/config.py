@@ -56,6 +56,9 @@ class Config:
         "LOGIN_FAILURE_LIMIT_PER_ADDRESS", "100 per hour"
     )
 
+    # Logs are JSON lines on standard error (companion/logs.py); this is the root's level.
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "720"))
 
     PUSH_BACKEND = os.environ.get("PUSH_BACKEND", "")

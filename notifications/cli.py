@@ -13,6 +13,8 @@ from companion.schedule.operations import find_event
 from . import reminders, senders
 from .dispatcher import Dispatcher, Worker
 
+log = logging.getLogger("notifications.worker")
+
 
 class AwareDateTime(click.ParamType):
     """An ISO 8601 instant with an offset (``2020-03-30T14:20:00Z``); naive is refused."""
@@ -46,19 +48,22 @@ def notifications_group():
 @click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
               help="Seconds between looks at the outbox when nothing is due sooner.")
 def worker_command(poll):
-    """Send what is due, forever; SIGTERM stops after the batch in flight."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    """Send what is due, forever; SIGTERM stops after the batch in flight.
+
+    It logs JSON lines on standard error (companion/logs.py, set up by create_app).
+    """
     dispatcher = make_dispatcher()
     worker = Worker(dispatcher, poll=poll)
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)
-    click.echo(f"notifications worker: sending through {type(dispatcher.sender).__name__}")
+    sender = type(dispatcher.sender).__name__
+    log.info("notifications worker: sending through %s", sender,
+             extra={"sender": sender, "poll": poll})
     try:
         worker.run()
     finally:
         dispatcher.sender.close()
-    click.echo("notifications worker: stopped")
+    log.info("notifications worker: stopped")
 
 
 @notifications_group.command("dispatch")

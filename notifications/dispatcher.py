@@ -7,7 +7,7 @@ directly. `Worker` repeats it until stopped (``flask notifications worker``).
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 
 from companion.extensions import db
@@ -227,7 +227,7 @@ class Worker:
             try:
                 tally = self.dispatcher.run_once(should_stop=self.stopping.is_set)
                 if tally != Tally():
-                    log.info("dispatched: %s", tally)
+                    log.info("dispatched: %s", tally, extra={"dispatched": asdict(tally)})
                 wait = self.pause()
             except Exception:  # the database or a bug: say so, keep serving
                 log.exception("dispatch failed; trying again in %s s", self.poll)

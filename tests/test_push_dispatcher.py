@@ -309,4 +309,4 @@ def test_the_worker_command_stops_cleanly_on_sigterm(app, migrated, make_attende
     assert worker.returncode == 0, err
     assert reload(row).status == "sent"
     assert '"outbox_id": %d' % row.id in out
-    assert out.rstrip().endswith("notifications worker: stopped")
+    assert json.loads(err.splitlines()[-1])["message"] == "notifications worker: stopped"
