@@ -95,6 +95,8 @@ class FakeFCM:
             self.errors: dict[str, dict] = {}      # target -> what to answer, how often
             self.tokens: set[str] = set()          # bearer tokens handed out
             self.token_requests = 0
+            self.delivered: set = set()            # (target, notification_id) accepted
+            self.duplicates = 0                    # accepted again: the same to the same
 
     def fail(self, target: str, code: str, times: int | None = None,
              retry_after: str | None = None) -> None:
@@ -120,11 +122,13 @@ class FakeFCM:
         return str(path)
 
     def stats(self) -> dict:
-        """How much arrived, and when the first and last message did (time.time())."""
+        """How much arrived, and when the first and last message did (time.time());
+        ``duplicates``: messages accepted again for a device that already had them."""
         with self._lock:
             arrivals = [r.at for r in self.received]
+            duplicates = self.duplicates
         return {"received": len(arrivals), "first_at": min(arrivals, default=None),
-                "last_at": max(arrivals, default=None)}
+                "last_at": max(arrivals, default=None), "duplicates": duplicates}
 
     def targets(self) -> list[str]:
         with self._lock:
@@ -167,6 +171,9 @@ class FakeFCM:
                 headers = {"Retry-After": retry_after} if retry_after else {}
                 return status, _error(status, canonical, text, code), headers
             self.received.append(Received(time.time(), message))
+            delivery = (target, (message.get("data") or {}).get("notification_id"))
+            self.duplicates += delivery in self.delivered
+            self.delivered.add(delivery)
             name = f"projects/{project}/messages/{next(self._ids)}"
         return 200, {"name": name}, {}
 
