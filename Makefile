@@ -9,9 +9,10 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c const
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-# What the app needs, then what its tests need on top; constraints.txt pins everything.
-$(VENV)/.installed-app: $(BIN)/activate requirements.txt constraints.txt
-	$(PIP) -r requirements.txt
+# The package (pip install -e .) with what it needs, then what its tests need on top;
+# constraints.txt pins everything.
+$(VENV)/.installed-app: $(BIN)/activate pyproject.toml requirements.txt constraints.txt
+	$(PIP) -e .
 	touch $@
 
 $(VENV)/.installed-tests: $(VENV)/.installed-app requirements-dev.txt

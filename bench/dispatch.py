@@ -9,7 +9,7 @@ Seeds that many attendees with one device each and plans their Panel 1 reminders
   message's arrival at the fake;
 - raw: the same messages go through ``messaging.send_each`` in batches of 500, and
   nothing else; timed from the first call to the last message's arrival.
-The fake FCM (tests/fakefcm.py) runs in its own process, as FCM would, and both sides
+The fake FCM (notifications/fake_fcm.py) runs in its own process, as FCM would, and both sides
 use the same firebase-admin app. Prints both throughputs, the ratio (target >= 0.9)
 and how long after due the first message arrived (target <= 1 s).
 
@@ -19,7 +19,6 @@ is DROPPED and rebuilt first.
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -30,25 +29,22 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.request import urlopen
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import firebase_admin
+import sqlalchemy as sa
+from firebase_admin import credentials, messaging
+from flask_migrate import upgrade
 
-import firebase_admin  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-from firebase_admin import credentials, messaging  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-
-from companion import create_app  # noqa: E402
-from companion.config import database_url  # noqa: E402
-from companion.extensions import db  # noqa: E402
-from companion.people.models import Attendee, Device  # noqa: E402
-from companion.schedule import operations as schedule_ops  # noqa: E402
-from companion.schedule.models import Session  # noqa: E402
-from companion.timeutil import utcnow  # noqa: E402
-from notifications import reminders  # noqa: E402
-from notifications.dispatcher import Dispatcher, Worker  # noqa: E402
-from notifications.models import InboxNotification, OutboxMessage  # noqa: E402
-from notifications.senders import FcmSender, Push, close_app, fcm_message  # noqa: E402
+from companion import create_app
+from companion.config import database_url
+from companion.extensions import db
+from companion.people.models import Attendee, Device
+from companion.schedule import operations as schedule_ops
+from companion.schedule.models import Session
+from companion.timeutil import utcnow
+from notifications import reminders
+from notifications.dispatcher import Dispatcher, Worker
+from notifications.models import InboxNotification, OutboxMessage
+from notifications.senders import FcmSender, Push, close_app, fcm_message
 
 LEAD = 2.0  # seconds between making the reminders due-to-be and their due time
 
@@ -56,8 +52,8 @@ LEAD = 2.0  # seconds between making the reminders due-to-be and their due time
 def start_fake(workdir: Path) -> tuple[subprocess.Popen, str, str]:
     account = workdir / "service-account.json"
     fake = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "fakefcm.py"), "--service-account", str(account)],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [sys.executable, "-m", "notifications.fake_fcm", "--service-account", str(account)],
+        stdout=subprocess.PIPE, text=True,
     )
     url = fake.stdout.readline().strip()
     return fake, url, str(account)

@@ -1,6 +1,6 @@
 """Session reminders, planned from each attendee's personal schedule.
 
-The schedule (``companion.people.schedule.personal_schedule``) says which sessions an
+The schedule (``companion.people.agenda.personal_schedule``) says which sessions an
 attendee has and when each reminder is due; this module keeps the outbox in step with
 it. A reminder's key names the attendee, the session and the session's start:
 
@@ -22,12 +22,8 @@ from sqlalchemy import select
 
 from companion.extensions import db
 from companion.people.models import Attendee
-from companion.people.schedule import (
-    ScheduleItem,
-    personal_schedules,
-    rows_in,
-    session_audience,
-)
+from companion.db import rows_in
+from companion.people.agenda import ScheduleItem, personal_schedules, session_audience
 from companion.schedule.models import Event, Session
 
 from . import messages, outbox

@@ -8,24 +8,10 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from fakefcm import fake_fcm, fake_fcm_server, fcm, firebase_app  # noqa: F401  (fixtures)
-from push_fixtures import (  # noqa: F401  (fixtures)
-    NOW,
-    PANEL_1_STARTS,
-    add_device,
-    dispatch,
-    make_pg_app,
-    pg_conference,
-    pg_migrated,
-    queue,
-    reload,
-    seed_recipients,
-    statuses,
-)
 from sqlalchemy import func, select
 
 from companion.extensions import db
@@ -35,6 +21,12 @@ from notifications import outbox, senders
 from notifications.dispatcher import Dispatcher, RetryPolicy, Tally, Worker
 from notifications.models import InboxNotification, OutboxMessage
 from notifications.senders import FcmSender, LogSender
+
+UTC = timezone.utc
+# Panel 1 starts at 16:30 in Vienna on 30 March 2020: 14:30 UTC (summer time since the 29th).
+PANEL_1_STARTS = datetime(2020, 3, 30, 14, 30, tzinfo=UTC)
+NOW = PANEL_1_STARTS - timedelta(minutes=10)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,7 +55,7 @@ def test_retry_policy_honours_retry_after_and_the_expiry():
 
 # --- writing the outbox --------------------------------------------------------------
 
-def test_a_key_is_written_once_and_history_is_kept(make_attendee, queue, dispatch):
+def test_a_key_is_written_once_and_history_is_kept(make_attendee, queue, dispatch, reload):
     ada = make_attendee()
     first = queue(ada, key="k", title="Old")
     again = queue(ada, key="k", title="New", due_at=NOW + timedelta(minutes=1))
@@ -119,7 +111,7 @@ def test_two_dispatch_runs_send_nothing_twice(fcm, make_attendee, add_device, qu
 
 
 def test_every_message_reaches_the_inbox_once_even_without_a_device(make_attendee, queue,
-                                                                   dispatch):
+                                                                   dispatch, reload):
     ada = make_attendee()
     row = queue(ada)
 
@@ -131,7 +123,7 @@ def test_every_message_reaches_the_inbox_once_even_without_a_device(make_attende
 
 
 def test_a_claim_whose_worker_died_is_taken_again_after_the_lease(make_attendee, add_device,
-                                                                   queue, dispatch):
+                                                                   queue, dispatch, reload):
     ada = make_attendee()
     add_device(ada)
     row = queue(ada)
@@ -164,7 +156,7 @@ def test_a_claim_is_a_check_and_set(make_attendee, queue):
     assert outbox.take([first[0]], NOW + lease + timedelta(seconds=1), lease) == [first[0]]
 
 
-def test_two_workers_on_the_suites_database_share_the_work(make_app, make_attendee, queue):
+def test_two_workers_on_the_suites_database_share_the_work(make_app, make_attendee, queue, statuses):
     for _ in range(60):
         queue(make_attendee())
     apps = [make_app(), make_app()]
@@ -193,7 +185,7 @@ def test_two_workers_on_the_suites_database_share_the_work(make_app, make_attend
 
 @pytest.mark.postgres
 def test_two_workers_against_postgresql_send_2000_messages_once(pg_conference, make_pg_app,
-                                                                fake_fcm, firebase_app):
+                                                                fake_fcm, firebase_app, seed_recipients, statuses):
     with pg_conference.app_context():
         fids = seed_recipients(schedule_ops.get_event("alliance-2020"), 2000)
     sender = FcmSender(firebase_app, fake_fcm.url)
@@ -283,7 +275,7 @@ def test_the_worker_sleeps_until_a_message_is_due_and_stops_when_asked(
 
 
 def test_the_worker_command_stops_cleanly_on_sigterm(app, migrated, make_attendee, add_device,
-                                                     queue):
+                                                     queue, reload):
     ada = make_attendee()
     add_device(ada, token="fid-sigterm")
     now = utcnow()

@@ -1,7 +1,7 @@
 """Pushes through the real firebase-admin SDK to a local fake FCM, over real HTTP."""
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -9,16 +9,7 @@ import firebase_admin
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fakefcm import fake_fcm, fake_fcm_server, fcm, firebase_app  # noqa: F401  (fixtures)
 from firebase_admin import credentials, messaging
-from push_fixtures import (  # noqa: F401  (fixtures)
-    NOW,
-    PANEL_1_STARTS,
-    add_device,
-    dispatch,
-    queue,
-    reload,
-)
 from sqlalchemy import select
 
 from companion.extensions import db
@@ -38,6 +29,12 @@ from notifications.senders import (
     close_app,
     messaging_service,
 )
+
+UTC = timezone.utc
+# Panel 1 starts at 16:30 in Vienna on 30 March 2020: 14:30 UTC (summer time since the 29th).
+PANEL_1_STARTS = datetime(2020, 3, 30, 14, 30, tzinfo=UTC)
+NOW = PANEL_1_STARTS - timedelta(minutes=10)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,7 +76,7 @@ def test_messages_address_the_fid_without_deprecated_calls(recwarn):
 # --- one push, done properly -------------------------------------------------------
 
 def test_a_push_is_visible_urgent_collapsible_and_expires_at_the_start(
-        fcm, make_attendee, add_device, queue, dispatch):
+        fcm, make_attendee, add_device, queue, dispatch, reload):
     ada = make_attendee(language="fr")
     add_device(ada, token="fid-ada", platform="ios")
     row = queue(ada, title="Rappel : Panel 1", body="Commence à 16:30 · Neuer Saal",
@@ -114,7 +111,7 @@ def test_a_push_is_visible_urgent_collapsible_and_expires_at_the_start(
 
 @pytest.mark.parametrize("code", ["UNREGISTERED", "SENDER_ID_MISMATCH"])
 def test_a_device_fcm_no_longer_knows_is_deleted(code, fcm, make_attendee, add_device,
-                                                 queue, dispatch):
+                                                 queue, dispatch, reload):
     ada = make_attendee()
     add_device(ada, token="fid-gone")
     add_device(ada, token="fid-live")
@@ -134,7 +131,7 @@ def test_a_device_fcm_no_longer_knows_is_deleted(code, fcm, make_attendee, add_d
 
 
 def test_invalid_argument_fails_the_message_for_good_with_the_reason(
-        fcm, make_attendee, add_device, queue, dispatch):
+        fcm, make_attendee, add_device, queue, dispatch, reload):
     ada = make_attendee()
     add_device(ada, token="fid-bad")
     fcm.fail("fid-bad", "INVALID_ARGUMENT")
@@ -154,7 +151,7 @@ def test_invalid_argument_fails_the_message_for_good_with_the_reason(
 
 @pytest.mark.parametrize("code", ["UNAVAILABLE", "INTERNAL", "QUOTA_EXCEEDED"])
 def test_passing_failures_are_retried_with_exponential_backoff(
-        code, fcm, make_attendee, add_device, queue, dispatch):
+        code, fcm, make_attendee, add_device, queue, dispatch, reload):
     ada = make_attendee()
     add_device(ada, token="fid-ada")
     fcm.fail("fid-ada", code, times=2)
@@ -180,7 +177,7 @@ def test_passing_failures_are_retried_with_exponential_backoff(
 
 
 @pytest.mark.parametrize("form,wait", [("seconds", 30), ("http-date", 90)])
-def test_retry_after_is_honoured(form, wait, fcm, make_attendee, add_device, queue, dispatch):
+def test_retry_after_is_honoured(form, wait, fcm, make_attendee, add_device, queue, dispatch, reload):
     retry_after = str(wait) if form == "seconds" else format_datetime(
         utcnow() + timedelta(seconds=wait), usegmt=True)
     ada = make_attendee()
@@ -212,7 +209,7 @@ def test_the_sdk_never_retries_or_sleeps_inside_a_batch(fcm, make_attendee, add_
 
 
 def test_a_message_expiring_while_retried_is_never_sent_late(
-        fcm, make_attendee, add_device, queue, dispatch):
+        fcm, make_attendee, add_device, queue, dispatch, reload):
     ada = make_attendee()
     add_device(ada, token="fid-ada")
     fcm.fail("fid-ada", "UNAVAILABLE")
@@ -236,7 +233,7 @@ def test_a_message_expiring_while_retried_is_never_sent_late(
 
 
 def test_a_message_due_after_its_expiry_is_dropped_unsent(fcm, make_attendee, add_device,
-                                                         queue, dispatch):
+                                                         queue, dispatch, reload):
     ada = make_attendee()
     add_device(ada, token="fid-ada")
     row = queue(ada)
@@ -249,7 +246,7 @@ def test_a_message_due_after_its_expiry_is_dropped_unsent(fcm, make_attendee, ad
 
 
 def test_a_retry_goes_only_to_the_devices_that_missed_it(fcm, make_attendee, add_device,
-                                                        queue, dispatch):
+                                                        queue, dispatch, reload):
     ada = make_attendee()
     add_device(ada, token="fid-phone")
     add_device(ada, token="fid-tablet")

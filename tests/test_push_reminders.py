@@ -3,8 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from fakefcm import fake_fcm, fake_fcm_server, fcm, firebase_app  # noqa: F401  (fixtures)
-from push_fixtures import add_device  # noqa: F401  (fixtures)
 from sqlalchemy import select
 
 from companion.extensions import db

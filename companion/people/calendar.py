@@ -15,7 +15,7 @@ from ..config import public_url
 from ..extensions import MAX_ID, db
 from ..schedule.exports import to_ical
 from .models import Attendee
-from .schedule import personal_schedule
+from .agenda import personal_schedule
 
 def feed_token(attendee: Attendee) -> str:
     message = f"calendar:{attendee.id}:{attendee.calendar_generation}".encode()

@@ -2,10 +2,10 @@
 
 from sqlalchemy import select
 
+from ..db import upsert
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import Attendee, Device
-from .operations import upsert
 
 # A sane cap: phones, tablets and browsers of one person. The least recently seen go first.
 MAX_DEVICES = 10

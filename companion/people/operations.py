@@ -5,9 +5,9 @@ from datetime import datetime
 
 from flask_smorest import abort
 from sqlalchemy import Select, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import auth
+from ..db import upsert
 from ..extensions import db
 from ..schedule.models import Event, Session
 from ..schedule.operations import get_session
@@ -108,18 +108,6 @@ def bookmarks_query(attendee: Attendee) -> Select:
         .order_by(Bookmark.session_id)
     )
 
-
-def upsert(model, values: dict, keys: list[str], update: list[str]) -> None:
-    """Insert a row or update it in one statement, on SQLite and PostgreSQL alike.
-
-    Two requests making the same choice at once both succeed, neither sees a conflict.
-    """
-    dialect = {"postgresql": postgresql, "sqlite": sqlite}[db.engine.dialect.name]
-    statement = dialect.insert(model).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=keys, set_={name: statement.excluded[name] for name in update}
-    )
-    db.session.execute(statement)
 
 
 def choose_session(attendee: Attendee, session_id: int, following: bool) -> Bookmark:

@@ -6,7 +6,7 @@ from ..schedule.models import LANGUAGES
 from ..schedule.schemas import SessionSchema
 from ..timeutil import EventDateTime
 from .models import PLATFORMS, ROLES
-from .schedule import REASONS
+from .agenda import REASONS
 
 
 class StrictBoolean(fields.Boolean):

@@ -11,7 +11,7 @@ from ..auth import current_attendee, limit_failed_logins, login_required
 from ..extensions import MAX_ID
 from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, paginate
 from . import calendar, devices, operations
-from .schedule import personal_schedule
+from .agenda import personal_schedule
 from .schemas import (
     BookmarkSchema,
     CalendarSchema,

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from companion.extensions import db
 from companion.people.models import Attendee, Bookmark
-from companion.people.schedule import (
+from companion.people.agenda import (
     ROLE_REMINDER_MINUTES,
     personal_schedule,
     personal_schedules,

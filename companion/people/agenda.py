@@ -10,12 +10,13 @@ Push reminders are built from ``reminder_at``: it is None when the attendee turn
 reminders off or the session is cancelled (cancelled sessions stay listed, struck through).
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, Select, and_, or_, select
+from sqlalchemy import and_, or_, select
 
+from ..db import rows_in
 from ..extensions import db
 from ..schedule.models import Event, Session, SessionPerson
 from ..schedule.operations import sessions_query
@@ -25,8 +26,6 @@ DEFAULT_REMINDER_MINUTES = 10
 # Speakers and moderators need time to get to the podium: at least this much notice.
 ROLE_REMINDER_MINUTES = 30
 REASONS = ("default", "following", "speaker", "moderator")
-# Attendee ids per query: far below the bound-parameter limits of SQLite and PostgreSQL.
-ID_CHUNK = 5000
 
 
 @dataclass
@@ -79,12 +78,6 @@ def session_reasons(attendees: list[Attendee]) -> dict[int, dict[int, set[str]]]
             if session_id not in muted:
                 reasons[attendee.id].setdefault(session_id, set()).add("default")
     return reasons
-
-
-def rows_in(statement: Select, column, ids: list[int]) -> Iterator[Row]:
-    """The rows of ``statement`` whose ``column`` is one of ``ids``, a chunk at a time."""
-    for start in range(0, len(ids), ID_CHUNK):
-        yield from db.session.execute(statement.where(column.in_(ids[start:start + ID_CHUNK])))
 
 
 def default_sessions(events: dict[int, Event]) -> dict[int, list[int]]:

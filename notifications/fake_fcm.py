@@ -6,8 +6,9 @@ One threaded HTTP server plays both Google endpoints firebase-admin talks to:
 - ``POST /v1/projects/<project>/messages:send``: FCM HTTP v1. It checks the bearer token,
   records each message, and answers FCM's own error bodies for targets told to fail.
 
-The pytest fixtures at the bottom start it and give each test a named firebase-admin
-app whose service-account JSON points ``token_uri`` here; import them into a test module.
+It ships beside the real senders, as procrastinate ships its in-memory connector: the
+tests (fixtures in tests/conftest.py) and bench/ start it in-process or, with
+``python -m notifications.fake_fcm``, as a process of its own.
 """
 
 import itertools
@@ -21,14 +22,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-import firebase_admin
 import jwt
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from firebase_admin import credentials
 
-from notifications.senders import close_app
 
 # FCM errorCode: (HTTP status, canonical status, message), as FCM answers them.
 FCM_ERRORS = {
@@ -243,44 +240,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         pass
-
-
-# --- pytest fixtures: import them into the test modules that use them ---------------
-
-@pytest.fixture(scope="session")
-def fake_fcm_server():
-    fake = FakeFCM().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake_fcm(fake_fcm_server):
-    """The fake FCM, forgetting what earlier tests sent and asked of it."""
-    fake_fcm_server.reset()
-    return fake_fcm_server
-
-
-@pytest.fixture
-def firebase_app(fake_fcm, tmp_path):
-    """A named firebase-admin app whose credentials get their token from the fake."""
-    path = fake_fcm.write_service_account(tmp_path / "service-account.json")
-    app = firebase_admin.initialize_app(
-        credentials.Certificate(path), {"httpTimeout": 5}, name=f"test-{uuid.uuid4().hex}"
-    )
-    yield app
-    close_app(app)
-
-
-@pytest.fixture
-def fcm(app, fake_fcm, firebase_app, tmp_path):
-    """The companion app set to push through firebase-admin to the fake FCM."""
-    app.config.update(
-        PUSH_BACKEND="fcm", FIREBASE_APP_NAME=firebase_app.name,
-        FIREBASE_CREDENTIALS=str(tmp_path / "service-account.json"),
-        FCM_ENDPOINT=fake_fcm.url,
-    )
-    return fake_fcm
 
 
 def main():

@@ -1,0 +1,35 @@
+"""Generic database helpers, the same on SQLite and PostgreSQL."""
+
+from collections.abc import Iterator
+
+from sqlalchemy import Row, Select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .extensions import db
+
+# Ids per query: far below the bound-parameter limits of SQLite and PostgreSQL.
+ID_CHUNK = 5000
+
+
+def rows_in(statement: Select, column, ids: list[int]) -> Iterator[Row]:
+    """The rows of ``statement`` whose ``column`` is one of ``ids``, a chunk at a time."""
+    for start in range(0, len(ids), ID_CHUNK):
+        yield from db.session.execute(statement.where(column.in_(ids[start:start + ID_CHUNK])))
+
+
+def dialect_insert(model):
+    """INSERT with ``on_conflict_do_*`` for the database in use."""
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}[db.session.get_bind().dialect.name]
+    return dialect.insert(model)
+
+
+def upsert(model, values: dict, keys: list[str], update: list[str]) -> None:
+    """Insert a row or update it in one statement, on SQLite and PostgreSQL alike.
+
+    Two requests making the same choice at once both succeed, neither sees a conflict.
+    """
+    statement = dialect_insert(model).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in update}
+    )
+    db.session.execute(statement)
