@@ -14,20 +14,18 @@ from urllib.request import urlopen
 
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from companion.config import database_url
 
-from companion.config import database_url  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def start_fake(workdir: Path) -> tuple[subprocess.Popen, str, str]:
-    """The fake FCM (tests/fakefcm.py) in its own process, as FCM would be: its
-    process, its URL and the service-account JSON that signs in there."""
+    """The fake FCM (notifications/fake_fcm.py) in its own process, as FCM would be:
+    its process, its URL and the service-account JSON that signs in there."""
     account = workdir / "service-account.json"
     fake = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "fakefcm.py"), "--service-account", str(account)],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [sys.executable, "-m", "notifications.fake_fcm", "--service-account", str(account)],
+        stdout=subprocess.PIPE, text=True,
     )
     url = fake.stdout.readline().strip()
     return fake, url, str(account)

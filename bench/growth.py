@@ -18,7 +18,7 @@ Target: flat (ratio near 1), no Seq Scan on push_outbox.
 
 Then, at the largest size with every message due, the real worker
 (``flask --app wsgi notifications worker``, its own process) sends them all to the fake
-FCM (tests/fakefcm.py, its own process); the kernel's peak RSS of the worker is printed.
+FCM (notifications/fake_fcm.py, its own process); the kernel's peak RSS of the worker is printed.
 Target: at most 200 MB.
 """
 

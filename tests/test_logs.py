@@ -15,7 +15,6 @@ from urllib.request import Request, urlopen
 
 import pytest
 from flask import current_app
-from push_fixtures import add_device, queue, reload  # noqa: F401  (fixtures)
 
 from companion.timeutil import utcnow
 
@@ -180,7 +179,7 @@ def test_gunicorn_as_configured_logs_json_and_the_request_id(migrated):
     assert out == ""
 
 
-def test_the_worker_logs_json_lines(app, migrated, make_attendee, add_device, queue):
+def test_the_worker_logs_json_lines(app, migrated, make_attendee, add_device, queue, reload):
     ada = make_attendee()
     add_device(ada, token="fid-json")
     now = utcnow()
