@@ -131,3 +131,60 @@ def wait_for(fake_url: str, count: int, timeout: float) -> dict:
     while (arrived := stats(fake_url))["received"] < count and time.monotonic() < deadline:
         time.sleep(0.2)
     return arrived
+
+
+def seed_people(session, count: int, now) -> int:
+    """PostgreSQL: ``count`` attendees of the seeded conference with one phone each (an
+    Android FID); the first attendee's id."""
+    from companion.people.models import Attendee
+    from companion.schedule import operations as schedule_ops
+
+    schedule_ops.seed_conference(schedule_ops.conference_data())
+    event = schedule_ops.get_event("alliance-2020")
+    template = Attendee(event=event, email="template@example.org", name="Template")
+    session.add(template)
+    session.flush()
+    clone_rows(session, Attendee.__table__, template.id, "generate_series(1, :n) s(g)",
+               {"email": "'bench' || s.g || '@example.org'", "name": "'Bench ' || s.g"},
+               {"n": count})
+    session.delete(template)
+    session.flush()
+    session.execute(sa.text(
+        "INSERT INTO devices (attendee_id, token, platform, created_at, last_seen_at) "
+        "SELECT id, 'fid-bench-' || id, 'android', :now, :now FROM attendees"
+    ), {"now": now})
+    return session.scalar(sa.select(sa.func.min(Attendee.id)))
+
+
+def seed_messages(session, now, overrides: dict[str, str], parameters: dict) -> int:
+    """PostgreSQL: one message (a session reminder) per attendee, columns set by SQL
+    over the attendee ``s`` in ``overrides``; how many."""
+    from notifications.models import OutboxMessage
+
+    first = session.scalar(sa.text("SELECT min(id) FROM attendees"))
+    message = OutboxMessage(
+        key="template", attendee_id=first, kind="reminder", status="pending", attempts=0,
+        title="Panel 1 starts in 10 minutes", body="Room A, 14:30", data={"session": "1"},
+        delivered_to=[], due_at=now, next_attempt_at=now, expires_at=now,
+        collapse_key="reminder-1", created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    count = clone_rows(session, OutboxMessage.__table__, message.id, "attendees s",
+                       overrides, parameters)
+    session.delete(message)
+    session.flush()
+    return count
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a running process has used (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of every core since boot; two readings give the busy share."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)

@@ -23,6 +23,7 @@ Target: at most 200 MB.
 """
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -31,9 +32,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from common import (
-    clone_rows,
     fresh_database,
     require_postgres,
+    seed_messages,
+    seed_people,
     start_fake,
     start_worker,
     stop_worker,
@@ -43,11 +45,8 @@ from flask_migrate import upgrade
 
 from companion import create_app
 from companion.extensions import db
-from companion.people.models import Attendee, Device
-from companion.schedule import operations as schedule_ops
 from companion.timeutil import utcnow
 from notifications import outbox
-from notifications.models import OutboxMessage
 
 BATCH = 500
 LEASE = timedelta(minutes=2)
@@ -57,42 +56,20 @@ TARGET_RSS_MB = 200
 def seed(count: int, now) -> None:
     """``count`` attendees with one device each, ``count`` sent and ``count`` pending
     messages ("a batch due": the first 500 due a second ago, the others later)."""
-    schedule_ops.seed_conference(schedule_ops.conference_data())
-    event = schedule_ops.get_event("alliance-2020")
-    template = Attendee(event=event, email="template@example.org", name="Template")
-    db.session.add(template)
-    db.session.flush()
-    clone_rows(db.session, Attendee.__table__, template.id, "generate_series(1, :n) s(g)",
-               {"email": "'bench' || s.g || '@example.org'", "name": "'Bench ' || s.g"},
-               {"n": count})
-    db.session.delete(template)
-    db.session.flush()
-    db.session.execute(sa.text(
-        "INSERT INTO devices (attendee_id, token, platform, created_at, last_seen_at) "
-        "SELECT id, 'fid-bench-' || id, 'android', :now, :now FROM attendees"
-    ), {"now": now})
-    first = db.session.scalar(sa.select(sa.func.min(Attendee.id)))
-    message = OutboxMessage(
-        key="template", attendee_id=first, kind="reminder", status="pending", attempts=0,
-        title="Panel 1 starts in 10 minutes", body="Room A, 14:30", data={"session": "1"},
-        delivered_to=[], due_at=now, next_attempt_at=now, expires_at=now,
-        collapse_key="reminder-1", created_at=now,
-    )
-    db.session.add(message)
-    db.session.flush()
-    history = {"key": "'sent-' || s.id", "attendee_id": "s.id", "status": "'sent'",
-               "attempts": "1", "sent_at": ":past", "due_at": ":past",
-               "next_attempt_at": ":past", "expires_at": ":past + interval '10 minutes'"}
-    clone_rows(db.session, OutboxMessage.__table__, message.id, "attendees s", history,
-               {"past": now - timedelta(days=1)})
+    first = seed_people(db.session, count, now)
+    past = now - timedelta(days=1)
+    seed_messages(db.session, now, {
+        "key": "'sent-' || s.id", "attendee_id": "s.id", "status": "'sent'", "attempts": "1",
+        "sent_at": ":past", "due_at": ":past", "next_attempt_at": ":past",
+        "expires_at": ":past + interval '10 minutes'",
+    }, {"past": past})
     # pending: the first BATCH attendees' messages are due; the rest spread over 3 days
     spread = ("CASE WHEN s.id < :first + :batch THEN :now - interval '1 second' "
               "ELSE :now + interval '1 hour' + ((s.id * 7919) % 259200) * interval '1 second' END")
-    pending = {"key": "'pending-' || s.id", "attendee_id": "s.id", "due_at": spread,
-               "next_attempt_at": spread, "expires_at": f"({spread}) + interval '10 minutes'"}
-    clone_rows(db.session, OutboxMessage.__table__, message.id, "attendees s", pending,
-               {"now": now, "first": first, "batch": BATCH})
-    db.session.delete(message)
+    seed_messages(db.session, now, {
+        "key": "'pending-' || s.id", "attendee_id": "s.id", "due_at": spread,
+        "next_attempt_at": spread, "expires_at": f"({spread}) + interval '10 minutes'",
+    }, {"now": now, "first": first, "batch": BATCH})
     db.session.commit()
 
 
@@ -129,14 +106,24 @@ def statements_of(call) -> list[tuple[str, dict]]:
     return sent
 
 
-def plan(statement: str, parameters) -> list[str]:
-    """EXPLAIN ANALYZE of one statement, rolled back (it may be an UPDATE)."""
-    connection = db.session.connection()
-    rows = connection.exec_driver_sql(
-        "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) " + statement, parameters
-    ).scalars().all()
-    db.session.rollback()
-    return rows
+def plan(statement: str, parameters, repeat: int) -> tuple[list[str], float]:
+    """EXPLAIN ANALYZE of one statement, rolled back each time (it may be an UPDATE):
+    the last plan, and the median of the server's own Execution Time in ms."""
+    times = []
+    for _ in range(repeat):
+        connection = db.session.connection()
+        rows = connection.exec_driver_sql(
+            "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) " + statement, parameters
+        ).scalars().all()
+        db.session.rollback()
+        times.append(float(rows[-1].split(":")[1].split()[0]))
+    return rows, statistics.median(times)
+
+
+def vacuum() -> None:
+    """Clear what earlier rolled-back claims left behind: each query starts alike."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(sa.text("VACUUM push_outbox"))
 
 
 def timed(call, repeat: int) -> float:
@@ -160,12 +147,16 @@ def measure(label: str, size: int, now, repeat: int, results: dict) -> None:
     db.session.rollback()
     for name, call in queries.items():
         (statement, parameters), = statements_of(call)
-        lines = plan(statement, parameters)
+        vacuum()
+        lines, server = plan(statement, parameters, repeat)
+        vacuum()
+        client = timed(call, repeat)
         scans = "Seq Scan" if any("Seq Scan on push_outbox" in line for line in lines) else "index"
-        median = timed(call, repeat)
-        results[(label, name, size)] = (median, scans)
-        print(f"\n--- {label}, {size:,} pending: {name}: {median:.2f} ms median of {repeat}"
-              f" ({scans}{f'; claims {claimed}' if name == 'claim' else ''})")
+        buffers = int(lines[1].split("hit=")[1].split()[0]) if "hit=" in lines[1] else 0
+        results[(label, name, size)] = (server, client, buffers, scans)
+        print(f"\n--- {label}, {size:,} pending: {name}{f' (claims {claimed})' if name == 'claim' else ''}:"
+              f" server {server:.3f} ms, client {client:.2f} ms (medians of {repeat});"
+              f" {buffers} buffers; {scans}")
         for line in lines:
             print("    " + line)
 
@@ -186,7 +177,8 @@ def worker_rss(database: str, size: int, workdir: Path) -> None:
           f"{arrived['duplicates']} duplicates; peak RSS {finished.peak_rss_mb:.0f} MB "
           f"(target <= {TARGET_RSS_MB} MB: "
           f"{'met' if finished.peak_rss_mb <= TARGET_RSS_MB else 'NOT met'}), "
-          f"CPU {finished.cpu_seconds:.1f} s, exit {finished.returncode}")
+          f"CPU {finished.cpu_seconds:.1f} s, exit {finished.returncode}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     assert arrived["received"] == size, finished.log[-2000:]
 
 
@@ -214,7 +206,8 @@ def main():
                 analyze()
                 print(f"\n=== {size:,} pending messages (and {size:,} sent), seeded in "
                       f"{time.perf_counter() - started:.1f} s; PostgreSQL "
-                      f"{db.session.scalar(sa.text('SHOW server_version'))}")
+                      f"{db.session.scalar(sa.text('SHOW server_version'))}; load average "
+                      f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
                 measure("a batch due", size, now, args.repeat, results)
                 all_due(now)
                 analyze()
@@ -224,15 +217,21 @@ def main():
             if size == max(args.sizes) and not args.no_worker:
                 worker_rss(database, size, workdir)
 
-    smallest = min(args.sizes)
-    print(f"\nsummary (median ms; ratio to {smallest:,}; target: flat, no Seq Scan)")
+    smallest, largest = min(args.sizes), max(args.sizes)
+    print(f"\nsummary: medians at {', '.join(f'{n:,}' for n in args.sizes)} pending; "
+          f"the ratio is {largest:,} to {smallest:,} (target: flat, no Seq Scan)")
+    print(f"  {'shape':12} {'query':15} {'server ms':>20} {'client ms':>20} "
+          f"{'buffers':>16}  {'ratio server/client/buffers':28} plan")
     for label in ("a batch due", "all due"):
         for name in ("next_due", "expire_overdue", "claim"):
-            base = results[(label, name, smallest)][0]
-            cells = [f"{size:,}: {results[(label, name, size)][0]:7.2f} ms "
-                     f"(x{results[(label, name, size)][0] / base:.2f}, "
-                     f"{results[(label, name, size)][1]})" for size in args.sizes]
-            print(f"  {label:12} {name:15} " + "   ".join(cells))
+            rows = [results[(label, name, size)] for size in args.sizes]
+            first, last = rows[0], rows[-1]
+            ratios = "/".join(f"{last[i] / first[i]:.2f}" if first[i] else "-" for i in range(3))
+            print(f"  {label:12} {name:15} "
+                  f"{' '.join(f'{r[0]:9.3f}' for r in rows):>20} "
+                  f"{' '.join(f'{r[1]:9.2f}' for r in rows):>20} "
+                  f"{' '.join(f'{r[2]:7d}' for r in rows):>16}  {ratios:28} "
+                  f"{', '.join(sorted({r[3] for r in rows}))}")
 
 
 if __name__ == "__main__":
