@@ -1,6 +1,6 @@
 """The dispatcher's queries as the outbox grows: 10,000 and 100,000 pending messages.
 
-    python bench/growth.py --database-url postgresql://postgres@127.0.0.1:5432/bench_h13
+    python bench/growth.py --database-url postgresql://postgres@127.0.0.1:5432/companion_bench
         [--sizes 10000 100000] [--repeat 30] [--no-worker]
 
 PostgreSQL only; that database's schema is DROPPED and rebuilt by the migrations.

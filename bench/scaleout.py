@@ -1,6 +1,6 @@
 """Scale-out: 1, 2 and 4 notification workers on one PostgreSQL against the fake FCM.
 
-    python bench/scaleout.py --database-url postgresql://postgres@127.0.0.1:5432/bench_h13
+    python bench/scaleout.py --database-url postgresql://postgres@127.0.0.1:5432/companion_bench
         [--messages 20000] [--workers 1 2 4]
 
 PostgreSQL only; that database's schema is DROPPED and rebuilt by the migrations.
