@@ -6,8 +6,9 @@ from flask import Flask
 
 import notifications
 
-from . import cli, docs, errors, people, schedule
+from . import cli, docs, errors, organising, people, schedule  # noqa: F401
 from .config import Config
+from .db import commit_request
 from .extensions import db, limiter, migrate
 from .pagination import Api
 
@@ -21,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     db.init_app(app)
+    app.after_request(commit_request)  # one transaction per request
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     limiter.init_app(app)
     api = Api(app)
