@@ -6,8 +6,9 @@ from flask import Flask
 
 import notifications
 
-from . import cli, docs, errors, logs, people, schedule
+from . import cli, docs, errors, logs, organising, people, schedule  # noqa: F401
 from .config import Config
+from .db import commit_request
 from .extensions import db, limiter, migrate
 from .pagination import Api
 
@@ -22,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     logs.init_app(app)  # first: JSON lines, and the request id of every response
     db.init_app(app)
+    app.after_request(commit_request)  # one transaction per request
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     limiter.init_app(app)
     api = Api(app)

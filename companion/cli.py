@@ -4,9 +4,8 @@ from datetime import date
 
 import click
 
-from notifications import reminders
-
 from .extensions import db
+from .signals import sessions_changed
 from .schedule import operations as schedule_ops
 
 
@@ -18,15 +17,15 @@ def seed_command(shift_to):
     day: date | None = shift_to.date() if shift_to else None
     data = schedule_ops.conference_data()
     counts = schedule_ops.seed_conference(data, shift_to=day)
-    changed = counts["created"] or counts["updated"]
-    if changed:  # sessions moved: their reminders move with them, in this transaction
-        planned = reminders.sync_event(schedule_ops.get_event(data["event"]["slug"]))
+    reactions = []
+    if counts["created"] or counts["updated"]:  # reminders follow, in this transaction
+        event = schedule_ops.get_event(data["event"]["slug"])
+        reactions = sessions_changed.send(event, sessions=None)
     db.session.commit()
     click.echo(
         f"alliance-2020: {counts['created']} created, {counts['updated']} updated"
         + (f", starting {day.isoformat()}" if day else "")
-        + (f"; {planned.wanted} reminders planned, {planned.cancelled} cancelled"
-           if changed else "")
+        + "".join(f"; {outcome}" for _, outcome in reactions if outcome is not None)
     )
 
 

@@ -33,3 +33,13 @@ def upsert(model, values: dict, keys: list[str], update: list[str]) -> None:
         index_elements=keys, set_={name: statement.excluded[name] for name in update}
     )
     db.session.execute(statement)
+
+
+def commit_request(response):
+    """One transaction per request: what a request did is committed here, once, when it
+    succeeded; a failed one (an error answer or an exception) leaves nothing behind."""
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from companion.extensions import db
 from companion.timeutil import utcnow
 
-from . import messages, outbox
+from . import kinds, outbox
 from .senders import GONE, REJECTED, RETRY, SENT, Push, Result, Sender
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,9 @@ SENT_CLEANLY = {"status": "sent"}
 
 def texts_for(message, language: str | None) -> tuple[str, str]:
     """Title and body for a phone: in its own language when it has one and we can."""
-    if language and message.text_values:
-        return messages.render(message.kind, language, message.text_values)
+    if language and message.text_values and message.kind in kinds.KINDS:
+        texts = kinds.render(message.kind, language, message.text_values)
+        return texts.title, texts.body
     return message.title, message.body
 
 
@@ -134,7 +135,7 @@ class Dispatcher:
             pushes.extend(
                 Push(message.id, device.device_id, device.token, device.platform,
                      *texts_for(message, device.language), data, message.collapse_key,
-                     message.expires_at)
+                     message.expires_at, message.priority)
                 for device in entry.devices if device.device_id not in message.delivered_to
             )
         return Batch([c.message for c in claimed], pushes)

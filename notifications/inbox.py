@@ -35,5 +35,4 @@ def mark_read(attendee: Attendee, notification_id: int) -> InboxNotification:
         abort(404, message=f"Notification {notification_id} not found")
     if item.read_at is None:
         item.read_at = utcnow()
-        db.session.commit()
     return item

@@ -49,10 +49,14 @@ class OutboxMessage(db.Model):
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
-    # What title and body are written from (see messages.py), to write them again in a
+    # What title and body are written from (see kinds.py), to write them again in a
     # phone's own language; None for a message that exists in one language only.
     text_values: Mapped[dict | None] = mapped_column(JSON)
     collapse_key: Mapped[str | None] = mapped_column(String(64))
+    # What the inbox shows when it says more than the lock screen may (a person's name).
+    inbox_body: Mapped[str | None] = mapped_column(Text)
+    # normal, high, urgent (high, and time-sensitive on iOS): see kinds.PRIORITIES.
+    priority: Mapped[str] = mapped_column(String(8), default="high")
     status: Mapped[str] = mapped_column(
         Enum(*OUTBOX_STATUSES, name="outbox_status", native_enum=False, create_constraint=True),
         default="pending",

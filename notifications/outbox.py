@@ -1,7 +1,7 @@
 """The outbox: messages written in the caller's transaction, claimed later to be sent.
 
-Writers (`put`, `cancel`) never commit: they run inside the transaction of the change
-that causes the message, so a message exists exactly when its cause does. The
+Its one writer is `notify.notify`, which never commits: it runs inside the transaction
+of the change that causes the message, so a message exists exactly when its cause does. The
 dispatcher claims due messages (`claim`), which is safe with several workers: on
 PostgreSQL with ``FOR UPDATE SKIP LOCKED``, elsewhere with a check-and-set update.
 """
@@ -30,6 +30,7 @@ IDS = bindparam("ids", expanding=True)
 LOAD = (
     select(OUTBOX.c.id, OUTBOX.c.attendee_id, OUTBOX.c.kind, OUTBOX.c.title, OUTBOX.c.body,
            OUTBOX.c.data, OUTBOX.c.text_values, OUTBOX.c.collapse_key, OUTBOX.c.expires_at,
+           OUTBOX.c.priority,
            OUTBOX.c.attempts, OUTBOX.c.next_attempt_at, OUTBOX.c.delivered_to,
            OUTBOX.c.last_error, DEVICES.c.id.label("device_id"), DEVICES.c.token,
            DEVICES.c.platform, DEVICES.c.language)
@@ -41,8 +42,9 @@ INBOX_OF = select(INBOX.c.outbox_id, INBOX.c.id).where(INBOX.c.outbox_id.in_(IDS
 # Copied inside the database: the messages of IDS that have no inbox entry yet.
 OPEN_INBOX = INBOX.insert().from_select(
     ["attendee_id", "outbox_id", "kind", "title", "body", "data", "created_at"],
-    select(OUTBOX.c.attendee_id, OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.title, OUTBOX.c.body,
-           OUTBOX.c.data, bindparam("now", type_=UTCDateTime()))
+    select(OUTBOX.c.attendee_id, OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.title,
+           func.coalesce(OUTBOX.c.inbox_body, OUTBOX.c.body), OUTBOX.c.data,
+           bindparam("now", type_=UTCDateTime()))
     .where(OUTBOX.c.id.in_(IDS), ~exists().where(INBOX.c.outbox_id == OUTBOX.c.id)),
 ).returning(INBOX.c.outbox_id, INBOX.c.id)
 SETTLE = OUTBOX.update().where(OUTBOX.c.id == bindparam("message_id"))
@@ -59,48 +61,6 @@ class Claimed:
 
     message: object
     devices: list = field(default_factory=list)
-
-
-def put(*, key: str, attendee_id: int, kind: str, title: str, body: str, due_at: datetime,
-        expires_at: datetime | None = None, data: dict | None = None,
-        collapse_key: str | None = None, session_id: int | None = None,
-        text_values: dict | None = None,
-        existing: OutboxMessage | None = None, looked_up: bool = False) -> OutboxMessage:
-    """Write the logical message ``key`` once; refresh it while it has not gone out.
-
-    ``title`` and ``body`` are in the attendee's language (the inbox shows them);
-    with ``text_values`` (see messages.render) a phone set to another language gets
-    them in its own. A sent, failed or expired message is history and stays as it is;
-    a cancelled one that is wanted again becomes pending again. Pass ``existing`` when
-    the caller has already loaded the row with this key, and ``looked_up`` when it has
-    looked for it (then ``existing=None`` means there is none: no query per message).
-    """
-    row = existing
-    if row is None and not looked_up:
-        row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
-    if row is None:
-        row = OutboxMessage(key=key, attendee_id=attendee_id, status="pending", attempts=0,
-                            delivered_to=[], due_at=due_at, next_attempt_at=due_at)
-        db.session.add(row)
-    elif row.status not in ("pending", "cancelled"):
-        return row
-    row.kind, row.title, row.body, row.data = kind, title, body, data or {}
-    row.expires_at, row.collapse_key, row.session_id = expires_at, collapse_key, session_id
-    row.text_values = text_values
-    if row.attempts == 0:
-        row.due_at = row.next_attempt_at = due_at
-    row.status = "pending"
-    return row
-
-
-def cancel(rows) -> int:
-    """Cancel the given messages that have not gone out; returns how many."""
-    cancelled = 0
-    for row in rows:
-        if row.status == "pending":
-            row.status = "cancelled"
-            cancelled += 1
-    return cancelled
 
 
 # --- the dispatcher's side -------------------------------------------------------

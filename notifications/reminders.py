@@ -10,24 +10,27 @@ so a moved session makes a new reminder and the old one, no longer wanted, is
 cancelled; a cancelled session has no reminder time, so its pending reminders are
 cancelled. Each reminder expires when its session starts: it is never sent late.
 
-Call the ``sync_*`` functions inside the transaction of the change (a bookmark,
-preferences, an edited session); they write, and the caller commits.
+The ``sync_*`` functions run inside the transaction of the change (a bookmark,
+preferences, an edited session); they write, and the request or command commits. They
+are called by the receivers of the changes' signals (``companion.signals``), at the
+bottom of this module.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from companion.db import ID_CHUNK, rows_in
 from companion.extensions import db
 from companion.people.models import Attendee
-from companion.db import rows_in
 from companion.people.agenda import ScheduleItem, personal_schedules, session_audience
 from companion.schedule.models import Event, Session
+from companion.signals import agendas_changed, sessions_changed
 
-from . import messages, outbox
 from .models import OutboxMessage
+from .notify import notify
 
 KIND = "reminder"
 
@@ -44,6 +47,9 @@ class Planned:
         self.cancelled += other.cancelled
         return self
 
+    def __str__(self) -> str:
+        return f"{self.wanted} reminders planned, {self.cancelled} cancelled"
+
 
 def reminder_key(attendee_id: int, session: Session) -> str:
     starts = session.starts_at.astimezone(timezone.utc).isoformat()
@@ -59,56 +65,68 @@ def sync_attendees(attendees: Iterable[Attendee],
                    session_ids: set[int] | None = None) -> Planned:
     """``sync_attendee`` for many attendees at once, in a handful of queries.
 
-    Their schedules come from ``personal_schedules`` and their reminders already in the
-    outbox from one query; each is then planned or cancelled as ``sync_attendee`` would.
+    Their schedules come from ``personal_schedules``; each session's reminders are
+    queued with one `notify` (whose keys refresh what is already planned), and the
+    pending reminders no longer wanted are cancelled in one statement per chunk.
     """
     attendees = sorted({attendee.id: attendee for attendee in attendees}.values(),
                        key=lambda attendee: attendee.id)
     schedules = personal_schedules(attendees)
-    existing = reminders_of([attendee.id for attendee in attendees], session_ids)
-    planned = Planned()
+    by_session: dict[int, tuple[Session, dict[int, ScheduleItem]]] = {}
     for attendee in attendees:
-        wanted: dict[str, ScheduleItem] = {
-            reminder_key(attendee.id, item.session): item
-            for item in schedules[attendee.id]
-            if item.reminder_at is not None
-            and (session_ids is None or item.session.id in session_ids)
-        }
-        rows = existing.get(attendee.id, {})
-        for key, item in wanted.items():
-            plan(attendee, item, key, rows.get(key))
-        cancelled = outbox.cancel(row for key, row in rows.items() if key not in wanted)
-        planned.add(Planned(wanted=len(wanted), cancelled=cancelled))
-    return planned
+        for item in schedules[attendee.id]:
+            if item.reminder_at is None:
+                continue
+            if session_ids is not None and item.session.id not in session_ids:
+                continue
+            entry = by_session.setdefault(item.session.id, (item.session, {}))
+            entry[1][attendee.id] = item
+    by_id = {attendee.id: attendee for attendee in attendees}
+    wanted: set[str] = set()
+    for session, items in by_session.values():
+        queued = notify(
+            KIND, [by_id[attendee_id] for attendee_id in items], session_values(session),
+            key=lambda attendee, session=session: reminder_key(attendee.id, session),
+            due_at=lambda attendee, items=items: items[attendee.id].reminder_at,
+            expires_at=session.starts_at, session_id=session.id,
+            data={"event": session.event.slug, "session_id": str(session.id)},
+        )
+        wanted.update(queued.keys)
+    unwanted = [
+        message_id
+        for message_id, message_key in pending_reminders([a.id for a in attendees], session_ids)
+        if message_key not in wanted
+    ]
+    for start in range(0, len(unwanted), ID_CHUNK):
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(unwanted[start:start + ID_CHUNK]),
+                   OutboxMessage.status == "pending")
+            .values(status="cancelled"),
+            execution_options={"synchronize_session": False},
+        )
+    return Planned(wanted=len(wanted), cancelled=len(unwanted))
 
 
-def reminders_of(attendee_ids: list[int],
-                 session_ids: set[int] | None) -> dict[int, dict[str, OutboxMessage]]:
-    """The attendees' reminders in the outbox (for those sessions), by attendee and key.
+def session_values(session: Session) -> dict:
+    """What a reminder says of its session: title, start and room; nothing personal."""
+    return {
+        "title": session.title, "session_id": session.id,
+        "starts_at": session.starts_at.astimezone(timezone.utc).isoformat(),
+        "timezone": session.timezone,
+        "room": session.room.name if session.room is not None else None,
+    }
 
-    Every reminder a key could name is here: the key holds the attendee and the session.
-    """
-    query = select(OutboxMessage).where(OutboxMessage.kind == KIND)
+
+def pending_reminders(attendee_ids: list[int],
+                      session_ids: set[int] | None) -> list[tuple[int, str]]:
+    """Id and key of the attendees' pending reminders (for those sessions)."""
+    query = select(OutboxMessage.id, OutboxMessage.key).where(
+        OutboxMessage.kind == KIND, OutboxMessage.status == "pending"
+    )
     if session_ids is not None:
         query = query.where(OutboxMessage.session_id.in_(session_ids))
-    rows: dict[int, dict[str, OutboxMessage]] = {}
-    for (row,) in rows_in(query, OutboxMessage.attendee_id, attendee_ids):
-        rows.setdefault(row.attendee_id, {})[row.key] = row
-    return rows
-
-
-def plan(attendee: Attendee, item: ScheduleItem, key: str,
-         existing: OutboxMessage | None) -> OutboxMessage:
-    session = item.session
-    values = messages.reminder_values(session)
-    title, body = messages.render(KIND, attendee.language, values)
-    return outbox.put(
-        key=key, attendee_id=attendee.id, kind=KIND, title=title, body=body,
-        text_values=values, due_at=item.reminder_at, expires_at=session.starts_at,
-        data={"type": KIND, "event": attendee.event.slug, "session_id": str(session.id)},
-        collapse_key=f"session-{session.id}", session_id=session.id, existing=existing,
-        looked_up=True,
-    )
+    return [tuple(row) for row in rows_in(query, OutboxMessage.attendee_id, attendee_ids)]
 
 
 def sync_session(session: Session) -> Planned:
@@ -134,3 +152,21 @@ def sync_event(event: Event) -> Planned:
     return sync_attendees(db.session.scalars(
         select(Attendee).where(Attendee.event_id == event.id)
     ))
+
+
+# --- who reacts to which change (companion.signals) ---------------------------------
+
+@agendas_changed.connect
+def on_agendas_changed(attendees, session_ids: set[int] | None = None, **_) -> Planned:
+    return sync_attendees(attendees, session_ids)
+
+
+@sessions_changed.connect
+def on_sessions_changed(event: Event, sessions: Iterable[Session] | None = None,
+                        **_) -> Planned:
+    if sessions is None:
+        return sync_event(event)
+    planned = Planned()
+    for session in sessions:
+        planned.add(sync_session(session))
+    return planned

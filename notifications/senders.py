@@ -34,6 +34,7 @@ class Push:
     data: dict
     collapse_key: str | None
     expires_at: datetime | None
+    priority: str = "high"  # normal, high, urgent (kinds.PRIORITIES)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class LogSender:
                 "platform": push.platform, "title": push.title, "body": push.body,
                 "data": push.data, "collapse_key": push.collapse_key,
                 "expires_at": push.expires_at.isoformat() if push.expires_at else None,
+                "priority": push.priority,
             }
             print(json.dumps(line, ensure_ascii=False), file=out)
         out.flush()
@@ -135,28 +137,35 @@ def close_app(app: firebase_admin.App) -> None:
 
 
 def fcm_message(push: Push, now: datetime) -> messaging.Message:
-    """The FCM message for one device: visible, urgent, and gone once it is too late.
+    """The FCM message for one device: visible, as urgent as its kind, gone once too late.
 
-    Android: high priority, ``ttl`` running out at ``expires_at``, one collapse key per
-    session; APNs: the same as ``apns-priority`` 10, ``apns-expiration`` and
-    ``apns-collapse-id``.
+    Android: ``priority`` high or normal, ``ttl`` running out at ``expires_at``, the
+    collapse key of its kind; APNs: the same as ``apns-priority`` (10 or 5),
+    ``apns-expiration`` and ``apns-collapse-id``, and an ``urgent`` push is
+    ``time-sensitive`` (it breaks through Focus).
     """
     ttl = None
-    headers = {"apns-priority": "10"}
+    high = push.priority in ("high", "urgent")
+    headers = {"apns-priority": "10" if high else "5"}
     if push.expires_at is not None:
         ttl = timedelta(seconds=max(1, int((push.expires_at - now).total_seconds())))
         headers["apns-expiration"] = str(int(push.expires_at.timestamp()))
     if push.collapse_key:
         headers["apns-collapse-id"] = push.collapse_key
+    aps = None
+    if push.priority == "urgent":
+        aps = messaging.APNSPayload(
+            aps=messaging.Aps(custom_data={"interruption-level": "time-sensitive"})
+        )
     return messaging.Message(
         fid=push.address,
         notification=messaging.Notification(title=push.title, body=push.body),
         data=push.data,
         android=messaging.AndroidConfig(
-            priority="high", ttl=ttl, collapse_key=push.collapse_key,
+            priority="high" if high else "normal", ttl=ttl, collapse_key=push.collapse_key,
             notification=messaging.AndroidNotification(tag=push.collapse_key),
         ),
-        apns=messaging.APNSConfig(headers=headers),
+        apns=messaging.APNSConfig(headers=headers, payload=aps),
     )
 
 

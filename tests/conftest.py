@@ -14,17 +14,18 @@ import pytest
 import sqlalchemy as sa
 from firebase_admin import credentials
 from flask_migrate import upgrade
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from companion import auth, create_app
 from companion.config import database_url
 from companion.extensions import db
 from companion.people.models import Attendee, Device
 from companion.schedule import operations as schedule_ops
-from notifications import outbox, senders
+from notifications import senders
 from notifications.dispatcher import Dispatcher
 from notifications.fake_fcm import FakeFCM
 from notifications.models import OutboxMessage
+from notifications.notify import notify
 from notifications.senders import close_app
 
 UTC = timezone.utc
@@ -229,20 +230,26 @@ def add_device(app):
 
 @pytest.fixture
 def queue(app):
-    """``queue(attendee, due_at=..., ...)``: an outbox message, committed like a change."""
+    """``queue(attendee, due_at=..., ...)``: a message through ``notify``, committed like
+    a change. An announcement of the given ``title`` and ``body``, sent as ``high``
+    priority with the collapse key of session 5 unless told otherwise."""
     count = 0
 
-    def put(attendee, due_at: datetime = PANEL_1_STARTS - timedelta(minutes=10), expires_at: datetime | None = PANEL_1_STARTS,
-            **fields) -> OutboxMessage:
+    def put(attendee, due_at: datetime = PANEL_1_STARTS - timedelta(minutes=10),
+            expires_at: datetime | None = PANEL_1_STARTS, key: str | None = None,
+            title: str = "Panel 1", body: str = "Starts at 16:30 · Neuer Saal",
+            data: dict | None = None, collapse_key: str | None = "session-5",
+            priority: str = "high") -> OutboxMessage:
         nonlocal count
         count += 1
-        values = {"key": f"test:{attendee.id}:{count}", "kind": "test", "title": "Panel 1",
-                  "body": "Starts at 16:30 · Neuer Saal", "data": {"session_id": "5"},
-                  "collapse_key": "session-5", **fields}
-        row = outbox.put(attendee_id=attendee.id, due_at=due_at, expires_at=expires_at,
-                         **values)
+        key = key or f"test:{attendee.id}:{count}"
+        notify("announcement", [attendee], {"title": title, "body": body},
+               key=lambda _: key, due_at=due_at, expires_at=expires_at,
+               data=data if data is not None else {"session_id": "5"}, priority=priority)
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.key == key)
+                           .values(collapse_key=collapse_key))
         db.session.commit()
-        return row
+        return db.session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
 
     return put
 

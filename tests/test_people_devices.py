@@ -105,6 +105,7 @@ def test_bad_registrations_are_422_and_store_nothing(client, make_attendee, bear
 ])
 def test_devices_need_a_token(client, make_attendee, method, path):
     register_device(make_attendee(), TOKEN, "android")
+    db.session.commit()
     response = getattr(client, method)(path, json={"token": "other", "platform": "ios"})
     assert response.status_code == 401
     assert set(response.json) == SHAPE

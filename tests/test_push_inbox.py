@@ -42,7 +42,7 @@ def test_the_inbox_lists_what_was_pushed_newest_first(client, bearer, ada_with_n
     assert set(item) == {"id", "kind", "title", "body", "data", "created_at", "read_at"}
     assert item["created_at"] == "2020-03-30T16:21:00+02:00"  # the event's zone
     assert item["read_at"] is None
-    assert item["data"] == {"session_id": "5"}
+    assert item["data"] == {"type": "announcement", "session_id": "5"}
     assert '"total": 2' in response.headers["X-Pagination"]
 
 

@@ -38,7 +38,6 @@ def attendee_for_feed(token: str) -> Attendee | None:
 def rotate_feed(attendee: Attendee) -> None:
     """Revoke the attendee's feed URL; a new one replaces it."""
     attendee.calendar_generation += 1
-    db.session.commit()
 
 
 def feed_urls(attendee: Attendee) -> dict:

@@ -30,7 +30,7 @@ def register_device(attendee: Attendee, token: str, platform: str,
     ).all()
     for device in stale:
         db.session.delete(device)
-    db.session.commit()
+    db.session.flush()
     device = db.session.scalar(
         select(Device).where(Device.token == token).execution_options(populate_existing=True)
     )
@@ -44,4 +44,3 @@ def drop_device(attendee: Attendee, token: str) -> None:
     )
     if device is not None:
         db.session.delete(device)
-        db.session.commit()

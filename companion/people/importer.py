@@ -15,8 +15,7 @@ from sqlalchemy import func, select
 from .. import auth
 from ..extensions import db
 from ..schedule.models import Event
-from notifications import reminders
-
+from ..signals import agendas_changed
 from .models import ROLES, Attendee
 
 COLUMNS = ("email", "name", "organisation", "country", "roles")
@@ -142,6 +141,6 @@ def import_rows(event: Event, rows: Iterable[dict],
         else:
             outcome.unchanged += 1
     db.session.flush()
-    for attendee in created:
-        reminders.sync_attendee(attendee)
+    if created:
+        agendas_changed.send(created)
     return outcome

@@ -11,8 +11,8 @@ from ..db import upsert
 from ..extensions import db
 from ..schedule.models import Event, Session
 from ..schedule.operations import get_session
+from ..signals import agendas_changed
 from ..timeutil import utcnow
-from notifications import reminders
 from . import firebase
 from .models import Attendee, Bookmark, default_notify
 
@@ -53,7 +53,6 @@ def find_by_code(email: str, code: str, event_slug: str | None = None) -> Attend
 
 def signed_in(attendee: Attendee) -> SignIn:
     token, access = auth.issue_token(attendee)
-    db.session.commit()
     return SignIn(token=token, expires_at=access.expires_at, attendee=attendee)
 
 
@@ -77,7 +76,6 @@ def sign_in_with_firebase(id_token: str, event_slug: str | None = None) -> SignI
 
 def sign_out() -> None:
     auth.revoke_token(auth.current_token())
-    db.session.commit()
 
 
 def update_preferences(attendee: Attendee, changes: dict) -> Attendee:
@@ -87,8 +85,8 @@ def update_preferences(attendee: Attendee, changes: dict) -> Attendee:
         attendee.notify = {**default_notify(), **(attendee.notify or {}), **notify}
     for name, value in changes.items():
         setattr(attendee, name, value)
-    reminders.sync_attendee(attendee)  # lead time, language, mute: same transaction
-    db.session.commit()
+    db.session.flush()
+    agendas_changed.send([attendee])  # lead time, language, mute: their reminders follow
     return attendee
 
 
@@ -116,6 +114,5 @@ def choose_session(attendee: Attendee, session_id: int, following: bool) -> Book
     upsert(Bookmark, {"attendee_id": attendee.id, "session_id": session.id,
                       "following": following, "updated_at": utcnow()},
            keys=["attendee_id", "session_id"], update=["following", "updated_at"])
-    reminders.sync_attendee(attendee, session_ids={session.id})
-    db.session.commit()
+    agendas_changed.send([attendee], session_ids={session.id})
     return db.session.get(Bookmark, (attendee.id, session.id), populate_existing=True)

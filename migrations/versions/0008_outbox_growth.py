@@ -6,7 +6,7 @@ both reads to the batch at hand however many messages wait or have been sent
 (bench/growth.py prints the plans at 10,000 and 100,000 pending).
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-29 02:05:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

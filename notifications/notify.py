@@ -1,0 +1,141 @@
+"""``notify``: the one way to send a push, to any number of attendees.
+
+Every kind of push (see kinds.py) goes through here and into the outbox, in the
+caller's transaction: the request or command that caused it commits it with its cause,
+and the dispatcher sends it after that. Nothing here commits.
+"""
+
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import case
+
+from companion.db import dialect_insert
+from companion.extensions import db
+from companion.people.models import Attendee
+from companion.timeutil import utcnow
+
+from . import kinds
+from .models import OutboxMessage
+
+OUTBOX = OutboxMessage.__table__
+# Rows per INSERT statement: well within the bound-parameter limits of both databases.
+CHUNK = 1000
+# A message that went out (or failed, or expired) is history: writing it again is a no-op.
+OPEN = ("pending", "cancelled")
+
+
+@dataclass
+class Notified:
+    """What a `notify` did: messages queued, and recipients skipped by their preference."""
+
+    queued: int = 0
+    muted: int = 0
+    keys: list[str] = field(default_factory=list)
+
+    def add(self, other: "Notified") -> "Notified":
+        self.queued += other.queued
+        self.muted += other.muted
+        self.keys.extend(other.keys)
+        return self
+
+
+def wants(attendee: Attendee, kind: kinds.Kind) -> bool:
+    """Whether the attendee lets this kind reach them (its category is not switched off)."""
+    if kind.category is None:
+        return True
+    return (attendee.notify or {}).get(kind.category, True) is not False
+
+
+def per_recipient(value, attendee):
+    return value(attendee) if callable(value) else value
+
+
+def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[Attendee], dict],
+           *, key: str | Callable[[Attendee], str],
+           due_at: datetime | Callable[[Attendee], datetime] | None = None,
+           expires_at: datetime | None = None, session_id: int | None = None,
+           data: dict | None = None, always: Collection[int] = (),
+           priority: str | None = None) -> Notified:
+    """Queue a message of ``kind`` for each recipient, in their language.
+
+    - ``values``: what the kind's texts are written from (kinds.py); one dict for all,
+      or a function of the recipient.
+    - ``key`` names the logical message: writing the same key again refreshes a message
+      that has not gone out and changes nothing otherwise. A string is a prefix (the
+      recipient's id is added); a function gives each recipient's whole key.
+    - ``due_at`` (default now), a datetime or a function of the recipient;
+      ``expires_at`` (default: due plus the kind's time to live, else never): it is never
+      sent at or after then.
+    - ``always``: ids of recipients told whatever their preferences (a changed session's
+      speakers). A kind without a category is never muted.
+    - ``priority``: the kind's unless given (kinds.PRIORITIES).
+
+    Recipients who switched the kind's category off get nothing, not even an inbox entry:
+    they are counted in ``muted``. A handful of statements for any number of recipients.
+    """
+    spec = kinds.get(kind)
+    priority = priority or spec.priority
+    if priority not in kinds.PRIORITIES:
+        raise ValueError(f"priority must be one of {kinds.PRIORITIES}, not {priority!r}")
+    now = utcnow()
+    rendered: dict[tuple[str, int], kinds.Texts] = {}  # by language, for shared values
+    rows, notified = [], Notified()
+    for attendee in recipients:
+        if attendee.id not in always and not wants(attendee, spec):
+            notified.muted += 1
+            continue
+        texts_values = per_recipient(values, attendee)
+        language = attendee.language
+        cache_key = (language, id(texts_values))
+        texts = rendered.get(cache_key) if not callable(values) else None
+        if texts is None:
+            texts = spec.texts(kinds.Reader(language), texts_values)
+            if not callable(values):
+                rendered[cache_key] = texts
+        due = per_recipient(due_at, attendee) or now
+        expires = expires_at if expires_at is not None else (
+            due + spec.ttl if spec.ttl is not None else None
+        )
+        message_key = key(attendee) if callable(key) else f"{key}:{attendee.id}"
+        rows.append({
+            "key": message_key, "kind": kind, "attendee_id": attendee.id,
+            "session_id": session_id, "title": texts.title, "body": texts.body,
+            "inbox_body": texts.inbox_body, "text_values": texts_values,
+            "data": {"type": kind, **(data or {})},
+            "collapse_key": spec.collapse_key(texts_values), "priority": priority,
+            "status": "pending", "attempts": 0, "delivered_to": [],
+            "due_at": due, "next_attempt_at": due, "expires_at": expires, "created_at": now,
+        })
+        notified.keys.append(message_key)
+    for start in range(0, len(rows), CHUNK):
+        write(rows[start:start + CHUNK])
+    notified.queued = len(rows)
+    return notified
+
+
+def write(rows: list[dict]) -> None:
+    """Insert the messages, or refresh those of the same key that have not gone out.
+
+    A refreshed message keeps its due time once it has been tried (its retry time
+    stands), and a cancelled one that is wanted again is pending again.
+    """
+    statement = dialect_insert(OutboxMessage).values(rows)
+    new = statement.excluded
+    untried = OUTBOX.c.attempts == 0
+    statement = statement.on_conflict_do_update(
+        index_elements=["key"],
+        set_={
+            **{name: new[name] for name in (
+                "kind", "title", "body", "inbox_body", "text_values", "data",
+                "collapse_key", "priority", "expires_at", "session_id",
+            )},
+            "status": "pending",
+            "due_at": case((untried, new.due_at), else_=OUTBOX.c.due_at),
+            "next_attempt_at": case((untried, new.next_attempt_at),
+                                    else_=OUTBOX.c.next_attempt_at),
+        },
+        where=OUTBOX.c.status.in_(OPEN),
+    )
+    db.session.execute(statement)
