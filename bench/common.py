@@ -1,5 +1,8 @@
-"""What the bench scripts share: the fake FCM in its own process, a fresh database,
+"""What the bench scripts share: a fresh database, the fake FCM in its own process,
 bulk seeding on PostgreSQL, and the worker as a process of its own.
+
+Each script runs as ``python bench/NAME.py``; bench/ is then on the import path, so
+``import common`` needs no edits.
 """
 
 import json

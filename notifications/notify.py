@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case
+from sqlalchemy import case, or_
 
 from companion.db import dialect_insert
 from companion.extensions import db
@@ -20,8 +20,6 @@ from . import kinds
 from .models import OutboxMessage
 
 OUTBOX = OutboxMessage.__table__
-# Rows per INSERT statement: well within the bound-parameter limits of both databases.
-CHUNK = 1000
 # A message that went out (or failed, or expired) is history: writing it again is a no-op.
 OPEN = ("pending", "cancelled")
 
@@ -109,22 +107,23 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
             "due_at": due, "next_attempt_at": due, "expires_at": expires, "created_at": now,
         })
         notified.keys.append(message_key)
-    for start in range(0, len(rows), CHUNK):
-        write(rows[start:start + CHUNK])
+    if rows:
+        db.session.execute(upsert_statement(), rows)  # one executemany
     notified.queued = len(rows)
     return notified
 
 
-def write(rows: list[dict]) -> None:
-    """Insert the messages, or refresh those of the same key that have not gone out.
+def upsert_statement():
+    """Insert a message, or refresh the one of the same key while it has not gone out.
 
     A refreshed message keeps its due time once it has been tried (its retry time
-    stands), and a cancelled one that is wanted again is pending again.
+    stands), and a cancelled one that is wanted again is pending again. Core, on the
+    table, executed once with every row: the database gets one executemany.
     """
-    statement = dialect_insert(OutboxMessage).values(rows)
+    statement = dialect_insert(OUTBOX)
     new = statement.excluded
     untried = OUTBOX.c.attempts == 0
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["key"],
         set_={
             **{name: new[name] for name in (
@@ -136,6 +135,6 @@ def write(rows: list[dict]) -> None:
             "next_attempt_at": case((untried, new.next_attempt_at),
                                     else_=OUTBOX.c.next_attempt_at),
         },
-        where=OUTBOX.c.status.in_(OPEN),
+        # spelled out: an IN list would be expanded per row, which executemany refuses
+        where=or_(*(OUTBOX.c.status == status for status in OPEN)),
     )
-    db.session.execute(statement)
