@@ -3,10 +3,11 @@
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import notifications
 
-from . import cli, docs, errors, people, schedule
+from . import cli, docs, errors, health, http, keys, people, ratelimit, schedule
 from .config import Config
 from .extensions import db, limiter, migrate
 from .pagination import Api
@@ -19,6 +20,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(Config)
     if config:
         app.config.update(config)
+    keys.init_app(app)  # refuses to start in production without real keys
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:  # only then is X-Forwarded-For the client's address
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["RATELIMIT_STORAGE_URI"] = ratelimit.default_uri(app.instance_path)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
@@ -26,6 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
     api = Api(app)
     docs.init_app(app)
     errors.init_app(app)  # after the Api, so this shape wins over its handler
+    http.init_app(app)
+    health.init_app(app)
 
     schedule.init_app(app, api)
     people.init_app(app, api)
