@@ -95,6 +95,7 @@ class FakeFCM:
             self.errors: dict[str, dict] = {}      # target -> what to answer, how often
             self.tokens: set[str] = set()          # bearer tokens handed out
             self.token_requests = 0
+            self.delay = 0.0  # seconds each send request takes (a slow FCM)
 
     def fail(self, target: str, code: str, times: int | None = None,
              retry_after: str | None = None) -> None:
@@ -152,6 +153,8 @@ class FakeFCM:
         return 200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
 
     def send(self, project: str, authorization: str | None, body: dict):
+        if self.delay:
+            time.sleep(self.delay)
         with self._lock:
             if authorization not in {f"Bearer {t}" for t in self.tokens}:
                 return 401, _error(401, "UNAUTHENTICATED", "Request had invalid credentials."), {}
