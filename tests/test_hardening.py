@@ -327,3 +327,48 @@ def test_18_the_codes_file_has_plain_line_ends(runner, conference, tmp_path):
     assert b"\r" not in raw
     code = raw.decode().splitlines()[1].split(",")[1]  # what `cut -d, -f2` gives
     assert len(code) == 14
+
+
+# --- 16. the newcomer's demo ----------------------------------------------------------------
+
+def test_16_make_run_rehearses_and_a_reminder_falls_due_within_minutes(app, client, runner,
+                                                                       tmp_path):
+    from companion.timeutil import utcnow
+    from notifications.models import OutboxMessage
+
+    assert "seed $(SEED_ARGS)" in (ROOT / "Makefile").read_text()
+    assert "SEED_ARGS ?= --rehearsal" in (ROOT / "Makefile").read_text()
+    app.instance_path = str(tmp_path)
+    started = utcnow()
+    result = runner.invoke(args=["seed", "--rehearsal"])
+    assert result.exit_code == 0, result.output
+    codes = (tmp_path / "demo-codes.csv").read_text()
+    code = codes.splitlines()[1].split(",")[1]
+    assert login(client, "demo@example.org", code).status_code == 200
+    due = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == "pending")
+        .order_by(OutboxMessage.next_attempt_at)
+    ).first()
+    assert started < due.next_attempt_at <= started + timedelta(minutes=3)
+    assert due.expires_at > due.next_attempt_at
+    out = io.StringIO()
+    tally = Dispatcher(senders.LogSender(stream=out)).run_once(now=due.next_attempt_at)
+    assert tally.pushes == 1 and '"title": "Reminder: Panel 1' in out.getvalue()
+    again = runner.invoke(args=["seed", "--rehearsal"])  # make run a second time
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "demo-codes.csv").read_text() == codes
+
+
+def test_16_dispatch_now_as_the_readme_writes_it(app, runner, make_attendee):
+    ada = make_attendee()
+    db.session.add(Device(attendee_id=ada.id, token="fid-ada", platform="android"))
+    db.session.commit()
+    assert runner.invoke(args=["notifications", "plan"]).exit_code == 0
+    # the worker of `make run`, on today's clock, expires the 2020 reminders at once
+    today = Dispatcher(senders.LogSender(stream=io.StringIO())).run_once()
+    assert today.pushes == 0 and today.expired > 0
+    result = runner.invoke(args=["notifications", "dispatch", "--once",
+                                 "--now", "2020-03-30T14:20:00Z"])
+    assert result.exit_code == 0, result.output
+    assert '"title": "Reminder: Panel 1' in result.output
+    assert "1 pushes" in result.output
