@@ -197,6 +197,9 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # keep-alive connections must not hold up shutdown
     request_queue_size = 1024  # send_each opens up to 500 connections at once
 
+    def handle_error(self, request, client_address):
+        pass  # a client that went away (a killed worker): nothing to report
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
