@@ -11,6 +11,7 @@ CRASH_WAIT (seconds, default 60) bounds the wait for the restarted worker; the p
 figures are the before/after of the issue's closing note.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -111,3 +112,44 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_one_call_at_most
     assert duplicates <= BATCH
     assert lateness < LATE.total_seconds()
     assert max(r.at for r in fake_fcm.received) < expires.timestamp()
+
+
+def test_dispatch_once_killed_mid_run_then_rerun_later_resends_one_call_at_most(
+        app, conference, migrated):
+    """The issue's second case: `dispatch --once` killed after 1,200 log lines, then run
+    again with a later --now, resent everything it had sent; now at most one batch."""
+    due = utcnow().replace(microsecond=0)
+    seed_recipients(schedule_ops.get_event("alliance-2020"), MESSAGES,
+                    due_at=due, expires_at=due + timedelta(hours=1))
+    env = {**os.environ, "DATABASE_URL": migrated, "COMPANION_ENV": "development",
+           "PUSH_BACKEND": "log"}
+
+    def dispatch(now):
+        return subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "notifications", "dispatch",
+             "--once", "--now", now.isoformat()],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+
+    first = dispatch(due)
+    sent_first = []
+    for line in first.stdout:  # the pipe fills up behind us: it waits while we read
+        if line.startswith("{"):
+            sent_first.append(json.loads(line)["outbox_id"])
+        if len(sent_first) >= KILL_AT:
+            break
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    first.stdout.close()
+    second = dispatch(due + timedelta(seconds=11))  # past the first one's 10 s lease
+    out, _ = second.communicate(timeout=120)
+    sent_again = [json.loads(line)["outbox_id"] for line in out.splitlines()
+                  if line.startswith("{")]
+    duplicates = len(set(sent_first) & set(sent_again))
+    print(f"\ndispatch --once killed after {len(sent_first)} lines; the rerun sent "
+          f"{len(sent_again)}, {duplicates} of them again")
+    assert second.returncode == 0
+    assert set(sent_first) | set(sent_again) == set(
+        db.session.scalars(select(OutboxMessage.id)).all())
+    assert duplicates <= BATCH
+    assert statuses() == {"sent": MESSAGES}
