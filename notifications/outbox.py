@@ -160,10 +160,19 @@ def claimed_values(now: datetime, lease: timedelta) -> dict:
 
 
 def renew(ids: list[int], until: datetime) -> None:
-    """Extend the lease of messages still being sent (the dispatcher's heartbeat)."""
+    """Extend the lease of messages still being sent (the dispatcher's heartbeat).
+
+    On PostgreSQL it skips rows locked right now (their outcome being written): it never
+    waits for, nor deadlocks with, the dispatcher's own settling.
+    """
+    held = OutboxMessage.id.in_(IDS)
+    if db.session.get_bind().dialect.name == "postgresql":
+        held = OutboxMessage.id.in_(
+            select(OutboxMessage.id).where(OutboxMessage.id.in_(IDS))
+            .with_for_update(skip_locked=True).scalar_subquery()
+        )
     db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(IDS), OutboxMessage.status == "sending")
+        update(OutboxMessage).where(held, OutboxMessage.status == "sending")
         .values(locked_until=until),
         {"ids": ids}, execution_options=NO_SYNC,
     )

@@ -153,3 +153,26 @@ def test_dispatch_once_killed_mid_run_then_rerun_later_resends_one_call_at_most(
         db.session.scalars(select(OutboxMessage.id)).all())
     assert duplicates <= BATCH
     assert statuses() == {"sent": MESSAGES}
+
+
+def test_a_live_workers_heartbeat_keeps_its_claim(app, conference):
+    from notifications import outbox, senders
+    from notifications.dispatcher import Dispatcher, Heartbeat, Tally
+
+    now = utcnow()
+    seed_recipients(schedule_ops.get_event("alliance-2020"), 3, due_at=now,
+                    expires_at=now + timedelta(hours=1))
+    dispatcher = Dispatcher(senders.LogSender(), lease=timedelta(seconds=0.6))
+    heartbeat = Heartbeat(dispatcher)
+    batch = dispatcher.claim(None, Tally(), heartbeat)
+    assert len(batch.messages) == 3
+    heartbeat.start()
+    try:
+        time.sleep(1.5)  # more than two leases: without a beat, the claim would be gone
+        assert outbox.claim(utcnow(), 10, dispatcher.lease) == []
+        db.session.commit()
+    finally:
+        heartbeat.stop()
+    time.sleep(0.7)  # stopped: the claim lapses, another worker takes the messages
+    assert len(outbox.claim(utcnow(), 10, dispatcher.lease)) == 3
+    db.session.commit()
