@@ -372,3 +372,41 @@ def test_16_dispatch_now_as_the_readme_writes_it(app, runner, make_attendee):
     assert result.exit_code == 0, result.output
     assert '"title": "Reminder: Panel 1' in result.output
     assert "1 pushes" in result.output
+
+
+# --- 17. a big import ---------------------------------------------------------------------
+
+def test_17_hashing_a_code_costs_microseconds_not_scrypts_40_ms(app):
+    from time import perf_counter
+
+    from companion import auth
+
+    started = perf_counter()
+    for _ in range(200):
+        auth.hash_access_code(auth.new_access_code())
+    assert perf_counter() - started < 2.0  # scrypt: 200 x 40 ms = 8 s
+
+
+def test_17_an_import_reads_as_often_for_many_as_for_a_few(conference, statements):
+    """No query per row: one for the event's attendees, a handful to plan all reminders.
+    (How the ORM sends the inserts, row by row or batched, depends on the database.)"""
+    from companion.people import importer
+
+    def rows(start, count):
+        return [{"email": f"p{n}@example.org", "name": f"P {n}", "organisation": None,
+                 "country": None, "roles": ["attendee"], "line": n + 2}
+                for n in range(start, start + count)]
+
+    def reads():
+        return [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
+
+    db.session.expire_all()
+    statements.clear()
+    importer.import_rows(conference, rows(0, 5))
+    db.session.commit()
+    few = len(reads())
+    db.session.expire_all()
+    statements.clear()
+    importer.import_rows(conference, rows(100, 200))
+    db.session.commit()
+    assert len(reads()) == few
