@@ -2,7 +2,7 @@
 
 import logging
 import signal
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import click
 from flask import current_app
@@ -10,7 +10,7 @@ from flask import current_app
 from companion.extensions import db
 from companion.schedule.operations import find_event
 
-from . import reminders, senders
+from . import outbox, reminders, senders
 from .dispatcher import Dispatcher, Worker
 
 log = logging.getLogger("notifications.worker")
@@ -36,7 +36,8 @@ class AwareDateTime(click.ParamType):
 
 
 def make_dispatcher() -> Dispatcher:
-    return Dispatcher(senders.from_config(current_app.config))
+    lease = timedelta(seconds=current_app.config["PUSH_LEASE_SECONDS"])
+    return Dispatcher(senders.from_config(current_app.config), lease=lease)
 
 
 @click.group("notifications")
@@ -71,12 +72,18 @@ def worker_command(poll):
 @click.option("--now", type=AwareDateTime(), default=None,
               help="Take this instant as now (ISO 8601 with an offset).")
 def dispatch_command(once, now):
-    """Send everything due at one moment, then exit."""
+    """Send everything due at one moment, then exit.
+
+    With --now, messages that expired unsent by the clock but are in time at that moment
+    are sent too (a rehearsal of a past or future day, beside a worker on today's clock).
+    """
     if not once:
         raise click.UsageError("dispatch runs once: pass --once "
                                "(`flask notifications worker` runs forever)")
     dispatcher = make_dispatcher()
     try:
+        if now is not None:  # committed with the first claim: no worker expires them between
+            outbox.revive(now)
         tally = dispatcher.run_once(now=now)
     finally:
         dispatcher.sender.close()

@@ -94,6 +94,7 @@ class FakeFCM:
             self.token_requests = 0
             self.delivered: set = set()            # (target, notification_id) accepted
             self.duplicates = 0                    # accepted again: the same to the same
+            self.delay = 0.0  # seconds each send request takes (a slow FCM)
 
     def fail(self, target: str, code: str, times: int | None = None,
              retry_after: str | None = None) -> None:
@@ -153,6 +154,8 @@ class FakeFCM:
         return 200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
 
     def send(self, project: str, authorization: str | None, body: dict):
+        if self.delay:
+            time.sleep(self.delay)
         with self._lock:
             if authorization not in {f"Bearer {t}" for t in self.tokens}:
                 return 401, _error(401, "UNAUTHENTICATED", "Request had invalid credentials."), {}
@@ -197,6 +200,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # keep-alive connections must not hold up shutdown
     request_queue_size = 1024  # send_each opens up to 500 connections at once
+
+    def handle_error(self, request, client_address):
+        pass  # a client that went away (a killed worker): nothing to report
 
 
 class _Handler(BaseHTTPRequestHandler):

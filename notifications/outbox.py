@@ -126,6 +126,25 @@ def claimed_values(now: datetime, lease: timedelta) -> dict:
             "attempts": OutboxMessage.attempts + 1}
 
 
+def renew(ids: list[int], until: datetime) -> None:
+    """Extend the lease of messages still being sent (the dispatcher's heartbeat).
+
+    On PostgreSQL it skips rows locked right now (their outcome being written): it never
+    waits for, nor deadlocks with, the dispatcher's own settling.
+    """
+    held = OutboxMessage.id.in_(IDS)
+    if db.session.get_bind().dialect.name == "postgresql":
+        held = OutboxMessage.id.in_(
+            select(OutboxMessage.id).where(OutboxMessage.id.in_(IDS))
+            .with_for_update(skip_locked=True).scalar_subquery()
+        )
+    db.session.execute(
+        update(OutboxMessage).where(held, OutboxMessage.status == "sending")
+        .values(locked_until=until),
+        {"ids": ids}, execution_options=NO_SYNC,
+    )
+
+
 def expire_overdue(now: datetime) -> int:
     """Give up on messages that were not sent before their expiry; never send them late."""
     result = db.session.execute(
@@ -137,6 +156,23 @@ def expire_overdue(now: datetime) -> int:
         )
         .values(status="expired", locked_until=None,
                 last_error=func.coalesce(OutboxMessage.last_error, "expired before sending")),
+        execution_options=NO_SYNC,
+    )
+    return result.rowcount
+
+
+def revive(now: datetime) -> int:
+    """Messages never tried that expired by the clock but are in time at ``now``: pending.
+
+    For ``dispatch --once --now`` in a rehearsal: a worker on today's clock expires the
+    reminders of a conference in the past as soon as they are planned; replaying that
+    moment sends them. Call it in the transaction that claims (no worker comes between).
+    """
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "expired", OutboxMessage.attempts == 0,
+               OutboxMessage.expires_at > now)
+        .values(status="pending", last_error=None, locked_until=None),
         execution_options=NO_SYNC,
     )
     return result.rowcount
