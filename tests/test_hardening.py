@@ -22,7 +22,7 @@ from companion import create_app, keys, ratelimit
 from companion.extensions import db
 from companion.people import calendar
 from companion.people.models import AccessToken, Device
-from companion.people.schedule import personal_schedule
+from companion.people.agenda import personal_schedule
 from notifications import senders
 from notifications.dispatcher import Dispatcher
 

@@ -21,8 +21,6 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from fakefcm import fake_fcm, fake_fcm_server  # noqa: F401  (fixtures)
-from push_fixtures import seed_recipients, statuses
 from sqlalchemy import select
 
 from companion.extensions import db
@@ -68,7 +66,7 @@ def unfinished() -> int:
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_one_call_at_most(
-        app, conference, fake_fcm, migrated, tmp_path):
+        app, conference, fake_fcm, migrated, tmp_path, seed_recipients, statuses):
     due = utcnow() + timedelta(seconds=3)
     expires = due + timedelta(minutes=10)
     fids = seed_recipients(schedule_ops.get_event("alliance-2020"), MESSAGES,
@@ -130,7 +128,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_one_call_at_most
 
 
 def test_dispatch_once_killed_mid_run_then_rerun_later_resends_one_call_at_most(
-        app, conference, migrated):
+        app, conference, migrated, seed_recipients, statuses):
     """The issue's second case: `dispatch --once` killed after 1,200 log lines, then run
     again with a later --now, resent everything it had sent; now at most one batch."""
     due = utcnow().replace(microsecond=0)
@@ -170,7 +168,7 @@ def test_dispatch_once_killed_mid_run_then_rerun_later_resends_one_call_at_most(
     assert statuses() == {"sent": MESSAGES}
 
 
-def test_a_live_workers_heartbeat_keeps_its_claim(app, conference):
+def test_a_live_workers_heartbeat_keeps_its_claim(app, conference, seed_recipients):
     from notifications import outbox, senders
     from notifications.dispatcher import Dispatcher, Heartbeat, Tally
 

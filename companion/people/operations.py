@@ -82,9 +82,7 @@ def sign_out() -> None:
 
 def sign_out_everywhere(attendee: Attendee) -> int:
     """End every token of the attendee (this one too); how many were live."""
-    ended = auth.revoke_all_tokens(attendee)
-    db.session.commit()
-    return ended
+    return auth.revoke_all_tokens(attendee)
 
 
 def update_preferences(attendee: Attendee, changes: dict) -> Attendee:
