@@ -6,7 +6,7 @@ from flask import Flask
 
 import notifications
 
-from . import cli, docs, errors, organising, people, schedule  # noqa: F401
+from . import cli, docs, errors, networking, organising, people, schedule  # noqa: F401
 from .config import Config
 from .db import commit_request
 from .extensions import db, limiter, migrate
@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     schedule.init_app(app, api)
     people.init_app(app, api)
+    networking.init_app(app, api)
     notifications.init_app(app, api)
     cli.init_app(app)
     return app

@@ -56,6 +56,9 @@ class Config:
         "LOGIN_FAILURE_LIMIT_PER_ADDRESS", "100 per hour"
     )
 
+    # Contact requests and card scans per attendee (429 past it), in the limiter's storage.
+    CONTACT_REQUEST_LIMIT = os.environ.get("CONTACT_REQUEST_LIMIT", "30 per hour")
+
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "720"))
 
     PUSH_BACKEND = os.environ.get("PUSH_BACKEND", "")
