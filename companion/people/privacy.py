@@ -183,7 +183,7 @@ privacy = AppGroup("privacy", help="Personal data: purge after an event.")
 
 @privacy.command("purge")
 @click.option("--event", "slug", required=True, help="Slug of the event, e.g. alliance-2020.")
-@click.option("--after-days", type=click.IntRange(min=0), required=True,
+@click.option("--after-days", type=click.IntRange(0, 36500), required=True,
               help="Only if the event ended at least this many days ago.")
 @click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
 def purge_command(slug, after_days, dry_run):
