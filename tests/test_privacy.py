@@ -186,7 +186,9 @@ def test_erase_must_be_confirmed_with_her_email(client, world, query):
 # --- purge -------------------------------------------------------------------------
 
 def purge_counts(output: str) -> dict[str, int]:
-    return {name: int(count) for name, count in re.findall(r"(\w+) (\d+)", output.split(": ", 1)[1])}
+    """``table count`` pairs; ``table.column count``: references cleared in rows kept."""
+    return {name: int(count)
+            for name, count in re.findall(r"([\w.]+) (\d+)", output.split(": ", 1)[1])}
 
 
 @pytest.fixture
@@ -224,7 +226,8 @@ def test_purge_counts_first_then_removes_what_it_said(runner, world, other_event
     after = {table.name: db.session.scalar(select(func.count()).select_from(table))
              for table in reflected_tables()}
     for table, count in counted.items():
-        assert after[table] == before[table] - count, table
+        if "." not in table:
+            assert after[table] == before[table] - count, table
     # nobody of the event is left, nor anything that refers to them
     assert db.session.scalars(select(Attendee.id)).all() == [other_event]
     for attendee_id in world.values():

@@ -36,6 +36,14 @@ def attendee_columns(table: Table) -> list:
             if any(key.column is ATTENDEES.c.id for key in column.foreign_keys)]
 
 
+def kept_without_them(column) -> bool:
+    """A reference that outlives the person as null (``ON DELETE SET NULL``): the row is
+    someone else's, such as an announcement they wrote. The audit log is the exception:
+    what a person did and what was done about them go with them."""
+    return (column.table is not AuditEntry.__table__
+            and any(key.ondelete == "SET NULL" for key in column.foreign_keys))
+
+
 def personal_tables() -> list[tuple[Table, list]]:
     """Every table that refers to attendees, and its columns that do: parents first."""
     found = []
@@ -48,6 +56,14 @@ def personal_tables() -> list[tuple[Table, list]]:
 
 def about(ids: list[int], columns: list):
     return or_(*(column.in_(ids) for column in columns))
+
+
+def rows_about(table: Table, columns: list, ids: list[int]):
+    """The rows of ``table`` that go with these people (the audit log: by or about them)."""
+    if table is AuditEntry.__table__:
+        return audit_about(ids)
+    owned = [column for column in columns if not kept_without_them(column)]
+    return about(ids, owned) if owned else None
 
 
 def audit_about(ids: list[int]):
@@ -78,10 +94,10 @@ def export(attendee: Attendee) -> dict:
     me = db.session.execute(select(ATTENDEES).where(ATTENDEES.c.id == attendee.id)).one()
     tables = {}
     for table, columns in personal_tables():
-        statement = select(table).where(about([attendee.id], columns))
-        if table is AuditEntry.__table__:
-            statement = select(table).where(audit_about([attendee.id]))
-        tables[table.name] = [row_dict(row) for row in db.session.execute(statement)]
+        condition = (audit_about([attendee.id]) if table is AuditEntry.__table__
+                     else about([attendee.id], columns))
+        tables[table.name] = [row_dict(row) for row in db.session.execute(
+            select(table).where(condition))]
     return {
         "exported_at": utcnow().isoformat(),
         "event": attendee.event.slug,
@@ -93,23 +109,26 @@ def export(attendee: Attendee) -> dict:
 # --- erasure --------------------------------------------------------------------------
 
 def count_personal(ids: list[int]) -> Counter:
-    """How many rows an erasure of ``ids`` removes, by table (a dry run)."""
+    """How many rows an erasure of ``ids`` removes (or clears), by table: a dry run."""
     counts = Counter()
     for part in chunks(ids):
         for table, columns in personal_tables():
-            condition = (audit_about(part) if table is AuditEntry.__table__
-                         else about(part, columns))
-            counts[table.name] += db.session.scalar(
-                select(func.count()).select_from(table).where(condition)
-            )
+            condition = rows_about(table, columns, part)
+            if condition is not None:
+                counts[table.name] += db.session.scalar(
+                    select(func.count()).select_from(table).where(condition))
+            for column in filter(kept_without_them, columns):
+                counts[f"{table.name}.{column.name}"] += db.session.scalar(
+                    select(func.count()).select_from(table).where(column.in_(part)))
         counts["attendees"] += len(part)
     return +counts
 
 
 def erase(ids: list[int], event: Event, counter: str) -> Counter:
     """Remove these attendees of ``event`` and every row about them; returns the rows
-    removed by table. Adds their number (and their contacts') to the anonymous counts.
-    Nothing commits here."""
+    removed by table (and, as ``table.column``, references to them cleared in rows that
+    stay). Adds their number (and their contacts') to the anonymous counts. Nothing
+    commits here."""
     removed = Counter()
     if not ids:
         return removed
@@ -122,11 +141,13 @@ def erase(ids: list[int], event: Event, counter: str) -> Counter:
         removed["contacts (anonymous count)"] += contacts
         # Children before parents; both databases alike (SQLite enforces no cascades).
         for table, columns in reversed(personal_tables()):
-            if table is AuditEntry.__table__:
-                result = db.session.execute(delete(table).where(audit_about(part)))
-            else:
-                result = db.session.execute(delete(table).where(about(part, columns)))
-            removed[table.name] += result.rowcount
+            for column in filter(kept_without_them, columns):
+                result = db.session.execute(
+                    update(table).where(column.in_(part)).values({column.name: None}))
+                removed[f"{table.name}.{column.name}"] += result.rowcount
+            condition = rows_about(table, columns, part)
+            if condition is not None:
+                removed[table.name] += db.session.execute(delete(table).where(condition)).rowcount
         result = db.session.execute(
             delete(Attendee).where(Attendee.id.in_(part), Attendee.event_id == event.id)
             .execution_options(synchronize_session=False)
