@@ -260,3 +260,52 @@ def test_purge_refuses_bad_options(runner, world, args):
     result = runner.invoke(args=["privacy", "purge", *args])
     assert result.exit_code == 2, result.output
     assert db.session.get(Attendee, world["q"]) is not None
+
+
+# --- tables another area adds later -------------------------------------------------
+
+@pytest.fixture
+def later_tables(app):
+    """Two tables another area might add: notes a person owns, and announcements that
+    outlive their author (ON DELETE SET NULL). Gone again after the test."""
+    notes = sa.Table(
+        "test_notes", db.metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("attendee_id", sa.ForeignKey("attendees.id", ondelete="CASCADE")),
+        sa.Column("text", sa.String(100)),
+    )
+    authored = sa.Table(
+        "test_authored", db.metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("author_id", sa.ForeignKey("attendees.id", ondelete="SET NULL"),
+                  nullable=True),
+        sa.Column("title", sa.String(100)),
+    )
+    db.metadata.create_all(db.engine, tables=[notes, authored])
+    yield notes, authored
+    db.session.rollback()
+    db.metadata.drop_all(db.engine, tables=[authored, notes])
+    db.metadata.remove(authored)
+    db.metadata.remove(notes)
+
+
+def test_tables_added_later_are_exported_and_erased_without_a_change(client, world,
+                                                                     later_tables):
+    notes, authored = later_tables
+    db.session.execute(notes.insert().values(attendee_id=world["q"], text="mine"))
+    db.session.execute(notes.insert().values(attendee_id=world["ada"], text="Ada's"))
+    db.session.execute(authored.insert().values(author_id=world["q"], title="Lunch moved"))
+    db.session.commit()
+
+    tables = client.get(f"{API}/me/export", headers=world["headers"]).json["tables"]
+    assert [row["text"] for row in tables["test_notes"]] == ["mine"]
+    assert [row["title"] for row in tables["test_authored"]] == ["Lunch moved"]
+
+    response = client.delete(f"{API}/me", headers=world["headers"],
+                             query_string={"confirm": EMAIL})
+
+    assert response.status_code == 204
+    assert db.session.execute(select(notes.c.text)).scalars().all() == ["Ada's"]
+    # the announcement stays, without its author
+    assert db.session.execute(select(authored.c.title, authored.c.author_id)).all() == [
+        ("Lunch moved", None)]
