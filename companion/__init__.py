@@ -7,7 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import notifications
 
-from . import cli, docs, errors, health, http, keys, logs, organising, people, ratelimit, schedule  # noqa: F401
+from . import cli, docs, errors, health, http, keys, logs, networking, organising, people, ratelimit, schedule  # noqa: F401,E501
 from .config import Config
 from .db import commit_request
 from .extensions import db, limiter, migrate
@@ -42,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     schedule.init_app(app, api)
     people.init_app(app, api)
+    networking.init_app(app, api)
     notifications.init_app(app, api)
     cli.init_app(app)
     return app

@@ -76,6 +76,8 @@ class Config:
 
     # Logs are JSON lines on standard error (companion/logs.py); this is the root's level.
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+    # Contact requests and card scans per attendee (429 past it), in the limiter's storage.
+    CONTACT_REQUEST_LIMIT = os.environ.get("CONTACT_REQUEST_LIMIT", "30 per hour")
 
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "720"))
 

@@ -12,6 +12,16 @@ that same transaction (nothing commits until the request or command does).
   sessions were added, moved, retitled, cancelled or given other people (seed, edits).
   Received by ``notifications.reminders.on_sessions_changed`` (re-plans everyone
   concerned).
+- `contact_requested` (sender: the new `ContactRequest`): someone asked another attendee
+  to exchange contacts. Received by ``notifications.networking.on_contact_requested``
+  (pushes ``contact_request`` to the recipient).
+- `contact_accepted` (sender: the accepted `ContactRequest`): the recipient accepted.
+  Received by ``notifications.networking.on_contact_accepted`` (pushes
+  ``contact_accepted`` to the requester).
+- `attendees_erasing` (sender: the ids of attendees about to be erased): their own rows
+  go by their foreign keys (companion.people.privacy); what other tables say about them
+  goes here. Received by ``notifications.networking.on_attendees_erasing`` (deletes the
+  pushes to others that name them); returns how many rows it removed, by table.
 """
 
 from blinker import Namespace
@@ -20,3 +30,6 @@ changes = Namespace()
 
 agendas_changed = changes.signal("agendas-changed")
 sessions_changed = changes.signal("sessions-changed")
+contact_requested = changes.signal("contact-requested")
+contact_accepted = changes.signal("contact-accepted")
+attendees_erasing = changes.signal("attendees-erasing")

@@ -1,6 +1,6 @@
 """Push notifications: outbox, senders (fcm, log), dispatcher, reminders, in-app inbox."""
 
-from . import cli, models  # noqa: F401  (models registers the tables)
+from . import cli, models, networking  # noqa: F401  (tables; networking's receivers)
 
 
 def init_app(app, api):

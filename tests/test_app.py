@@ -22,6 +22,11 @@ BUILT = [
     "GET /me/schedule", "PUT /me/bookmarks/{session_id}", "DELETE /me/bookmarks/{session_id}",
     "POST /me/devices", "DELETE /me/devices/{token}", "GET /me/calendar",
     "GET /me/notifications", "POST /me/notifications/{id}/read",
+    "GET /me/export", "DELETE /me",
+    "GET /events/{event}/directory", "GET /me/contact-card", "POST /me/contact-card/rotate",
+    "POST /me/contacts", "GET /me/contacts", "GET /me/contact-requests",
+    "POST /me/contact-requests/{id}/accept", "POST /me/contact-requests/{id}/decline",
+    "GET /me/contacts.vcf", "POST /me/blocks",
 ]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -44,7 +49,9 @@ def contract_operations(text: str) -> set[str]:
                 methods.append(token)
                 continue
             item = token.strip("`")
-            if item.startswith("/"):
+            if re.fullmatch(r"/[\w-]+", item) and path is not None and path.count("/") > 1:
+                path = path.rsplit("/", 1)[0] + item  # `.../accept` or `/decline`
+            elif item.startswith("/"):
                 path = item.split("?")[0]
             elif path is not None and re.fullmatch(r"[\w-]+\.\w+", item):
                 path = path.rsplit("/", 1)[0] + "/" + item  # `schedule.xml` beside .ics

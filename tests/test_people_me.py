@@ -138,6 +138,8 @@ def test_me_shows_the_defaults(client, make_attendee, bearer):
         "notify": {"reminders": True, "schedule_changes": True, "announcements": True,
                    "networking": True},
         "directory_visible": False,
+        "title": None, "bio": None, "topics": [], "languages_spoken": [], "phone": None,
+        "links": [], "share_email": False, "share_phone": False, "share_links": False,
     }
 
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -40,6 +40,25 @@ class Attendee(db.Model):
     # Bumped to revoke every personal calendar URL handed out so far.
     calendar_generation: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # --- the networking profile (companion/networking) ------------------------------
+    # Shown in the directory only while directory_visible is on; email, phone and links
+    # only to accepted contacts, and each only when its share_* box is ticked.
+    title: Mapped[str | None] = mapped_column(String(100))
+    bio: Mapped[str | None] = mapped_column(String(1000))
+    topics: Mapped[list] = mapped_column(JSON, default=list)
+    languages_spoken: Mapped[list] = mapped_column(JSON, default=list)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    links: Mapped[list] = mapped_column(JSON, default=list)
+    share_email: Mapped[bool] = mapped_column(default=False)
+    share_phone: Mapped[bool] = mapped_column(default=False)
+    share_links: Mapped[bool] = mapped_column(default=False)
+    # The code of the contact card (its QR image); rotating replaces it. None: not made.
+    contact_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Name, organisation, country and topics, case- and accent-folded, for the
+    # directory's search (kept by companion.networking.models on every flush).
+    search_text: Mapped[str | None] = mapped_column(Text)
+    # ---------------------------------------------------------------------------------
 
     event: Mapped[Event] = relationship()
     devices: Mapped[list["Device"]] = relationship(

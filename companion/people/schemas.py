@@ -60,6 +60,20 @@ class ProfileSchema(Schema):
     directory_visible = fields.Boolean(
         metadata={"description": "Listed in the event's directory for networking"}
     )
+    # the networking profile
+    title = fields.String(allow_none=True)
+    bio = fields.String(allow_none=True)
+    topics = fields.List(fields.String())
+    languages_spoken = fields.List(fields.String())
+    phone = fields.String(allow_none=True)
+    links = fields.List(fields.String())
+    share_email = fields.Boolean(metadata={"description": "My contacts see my email"})
+    share_phone = fields.Boolean(metadata={"description": "My contacts see my phone"})
+    share_links = fields.Boolean(metadata={"description": "My contacts see my links"})
+
+
+def text_field(longest: int, **kwargs) -> fields.String:
+    return fields.String(allow_none=True, validate=validate.Length(max=longest), **kwargs)
 
 
 class PreferencesSchema(Schema):
@@ -70,6 +84,29 @@ class PreferencesSchema(Schema):
     reminder_minutes = fields.Integer(strict=True, validate=validate.Range(1, 120))
     notify = fields.Nested(NotifySchema)
     directory_visible = StrictBoolean()
+    # the networking profile: shown as directory_visible and the share_* ticks allow
+    title = text_field(100)
+    organisation = text_field(200)
+    country = text_field(100)
+    bio = text_field(1000)
+    topics = fields.List(
+        fields.String(validate=validate.Length(1, 80)), validate=validate.Length(max=20),
+        metadata={"description": "Topics of interest (the panels' topics are a good list)"},
+    )
+    languages_spoken = fields.List(
+        fields.String(validate=validate.Regexp(r"^[a-z]{2,3}$",
+                                               error="An ISO 639 code, such as en.")),
+        validate=validate.Length(max=12),
+    )
+    phone = text_field(40, metadata={"description": "Shared only if share_phone"})
+    links = fields.List(
+        fields.Url(schemes={"http", "https"}, validate=validate.Length(max=300)),
+        validate=validate.Length(max=5),
+        metadata={"description": "Web pages; shared only if share_links"},
+    )
+    share_email = StrictBoolean()
+    share_phone = StrictBoolean()
+    share_links = StrictBoolean()
 
 
 class LoginSchema(Schema):
@@ -134,3 +171,20 @@ class DeviceSchema(Schema):
 class CalendarSchema(Schema):
     url = fields.String(metadata={"description": "Secret iCalendar feed of the personal agenda"})
     webcal_url = fields.String(metadata={"description": "The same feed for calendar apps"})
+
+
+class EraseSchema(Schema):
+    confirm = fields.String(
+        required=True, validate=validate.Length(1, 254),
+        metadata={"description": "My email address, to confirm the erasure"},
+    )
+
+
+class ExportSchema(Schema):
+    exported_at = fields.String()
+    event = fields.String()
+    attendee = fields.Dict(metadata={"description": "My own record (secrets' hashes left out)"})
+    tables = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.Dict()),
+        metadata={"description": "Every row about me, by table"},
+    )

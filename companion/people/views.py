@@ -10,12 +10,14 @@ from flask_smorest import Blueprint, Page, abort
 from ..auth import current_attendee, limit_failed_logins, login_required
 from ..extensions import MAX_ID
 from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, paginate
-from . import calendar, devices, operations
+from . import calendar, devices, operations, privacy
 from .agenda import personal_schedule
 from .schemas import (
     BookmarkSchema,
     CalendarSchema,
     DeviceSchema,
+    EraseSchema,
+    ExportSchema,
     FirebaseLoginSchema,
     LoginSchema,
     PreferencesSchema,
@@ -96,6 +98,22 @@ class Me(MethodView):
     def patch(self, changes):
         """Change my preferences"""
         return operations.update_preferences(current_attendee(), changes)
+
+    @login_required
+    @me_blp.arguments(EraseSchema, location="query")
+    @me_blp.response(204)
+    def delete(self, query):
+        """Erase me: my profile, contacts, requests, devices, tokens, inbox; irreversible"""
+        privacy.erase_attendee(current_attendee(), query["confirm"])
+
+
+@me_blp.route("/export")
+class MyExport(MethodView):
+    @login_required
+    @me_blp.response(200, ExportSchema)
+    def get(self):
+        """Everything held about me, as JSON (GDPR Art. 15 and 20)"""
+        return privacy.export(current_attendee())
 
 
 @me_blp.route("/schedule")
