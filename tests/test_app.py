@@ -22,6 +22,10 @@ BUILT = [
     "GET /me/schedule", "PUT /me/bookmarks/{session_id}", "DELETE /me/bookmarks/{session_id}",
     "POST /me/devices", "DELETE /me/devices/{token}", "GET /me/calendar",
     "GET /me/notifications", "POST /me/notifications/{id}/read",
+    "POST /events/{event}/announcements", "GET /events/{event}/announcements",
+    # (and PATCH, DELETE of one: the contract says so in words, without a path)
+    "GET /events/{event}/announcements/{id}",
+    "POST /sessions/{id}/pings", "GET /sessions/{id}/pings", "POST /me/pings/{id}/ack",
 ]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
