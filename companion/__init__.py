@@ -43,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     schedule.init_app(app, api)
     people.init_app(app, api)
     networking.init_app(app, api)
+    organising.init_app(app, api)
     notifications.init_app(app, api)
     cli.init_app(app)
     return app

@@ -78,6 +78,8 @@ class Config:
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
     # Contact requests and card scans per attendee (429 past it), in the limiter's storage.
     CONTACT_REQUEST_LIMIT = os.environ.get("CONTACT_REQUEST_LIMIT", "30 per hour")
+    # Pings a moderator (or organiser) may send to one session's speakers.
+    PING_RATE_LIMIT = os.environ.get("PING_RATE_LIMIT", "6 per minute")
 
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "720"))
 

@@ -4,7 +4,10 @@ from . import cli, models, networking  # noqa: F401  (tables; networking's recei
 
 
 def init_app(app, api):
-    from . import views
+    from companion.organising import delivery
+
+    from . import broadcasts, views
 
     api.register_blueprint(views.blp)
+    delivery.provide(app, broadcasts)  # the push side of announcements and pings
     cli.init_app(app)

@@ -27,6 +27,10 @@ BUILT = [
     "POST /me/contacts", "GET /me/contacts", "GET /me/contact-requests",
     "POST /me/contact-requests/{id}/accept", "POST /me/contact-requests/{id}/decline",
     "GET /me/contacts.vcf", "POST /me/blocks",
+    "POST /events/{event}/announcements", "GET /events/{event}/announcements",
+    # (and PATCH, DELETE of one: the contract says so in words, without a path)
+    "GET /events/{event}/announcements/{id}",
+    "POST /sessions/{id}/pings", "GET /sessions/{id}/pings", "POST /me/pings/{id}/ack",
 ]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
