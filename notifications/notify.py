@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case
+from sqlalchemy import case, or_
 
 from companion.db import dialect_insert
 from companion.extensions import db
@@ -119,12 +119,18 @@ def write(rows: list[dict]) -> None:
     """Insert the messages, or refresh those of the same key that have not gone out.
 
     A refreshed message keeps its due time once it has been tried (its retry time
-    stands), and a cancelled one that is wanted again is pending again.
+    stands), and a cancelled one that is wanted again is pending again. One statement,
+    compiled once and cached, executed for all the rows (executemany: psycopg batches
+    it, SQLite loops in C), rather than a multi-row VALUES compiled afresh per chunk.
     """
-    statement = dialect_insert(OutboxMessage).values(rows)
+    db.session.execute(upsert_statement(), rows)
+
+
+def upsert_statement():
+    statement = dialect_insert(OUTBOX)
     new = statement.excluded
     untried = OUTBOX.c.attempts == 0
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["key"],
         set_={
             **{name: new[name] for name in (
@@ -136,6 +142,6 @@ def write(rows: list[dict]) -> None:
             "next_attempt_at": case((untried, new.next_attempt_at),
                                     else_=OUTBOX.c.next_attempt_at),
         },
-        where=OUTBOX.c.status.in_(OPEN),
+        # not IN (...): an expanding parameter cannot be executed many times
+        where=or_(*(OUTBOX.c.status == status for status in OPEN)),
     )
-    db.session.execute(statement)
