@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test
+.PHONY: run test catalogues
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,14 @@ run: $(VENV)/.installed-app
 
 test: $(VENV)/.installed-tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The push texts: extract what the code marks (notifications/kinds.py) into the template,
+# then bring every language's catalogue in step (new texts appear untranslated there;
+# tests/test_push_notify.py fails until a translator fills them in). The app reads the
+# .po files with Babel, so there is nothing to compile.
+LOCALE := notifications/locale
+catalogues: $(VENV)/.installed-app
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
+		--project "Alliance companion" -o $(LOCALE)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-fuzzy-matching \
+		--ignore-obsolete --width 100

@@ -32,10 +32,10 @@ from urllib.request import urlopen
 import firebase_admin
 import sqlalchemy as sa
 from firebase_admin import credentials, messaging
+from common import fresh_database
 from flask_migrate import upgrade
 
 from companion import create_app
-from companion.config import database_url
 from companion.extensions import db
 from companion.people.models import Attendee, Device
 from companion.schedule import operations as schedule_ops
@@ -68,17 +68,6 @@ def reset_fake(url: str) -> None:
     with urlopen(f"{url}/reset", data=b"") as response:
         response.read()
 
-
-def fresh_database(url: str | None, workdir: Path) -> str:
-    if url is None:
-        return f"sqlite:///{workdir / 'bench.db'}"
-    url = database_url(url)
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-        connection.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
 
 
 def seed(count: int) -> Session:

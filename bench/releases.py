@@ -40,7 +40,8 @@ from companion.extensions import db
 from companion.people.models import Attendee, Bookmark, Device
 from companion.schedule import operations as schedule_ops
 from companion.schedule.models import ScheduleVersion, Session
-from dispatch import fresh_database, run_dispatcher, run_raw, start_fake
+from common import fresh_database
+from dispatch import run_dispatcher, run_raw, start_fake
 from notifications import reminders
 from notifications.models import InboxNotification, OutboxMessage
 from notifications.senders import FcmSender, close_app

@@ -20,8 +20,6 @@ from . import kinds
 from .models import OutboxMessage
 
 OUTBOX = OutboxMessage.__table__
-# Rows per INSERT statement: well within the bound-parameter limits of both databases.
-CHUNK = 1000
 # A message that went out (or failed, or expired) is history: writing it again is a no-op.
 OPEN = ("pending", "cancelled")
 
@@ -109,24 +107,19 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
             "due_at": due, "next_attempt_at": due, "expires_at": expires, "created_at": now,
         })
         notified.keys.append(message_key)
-    for start in range(0, len(rows), CHUNK):
-        write(rows[start:start + CHUNK])
+    if rows:
+        db.session.execute(upsert_statement(), rows)  # one executemany
     notified.queued = len(rows)
     return notified
 
 
-def write(rows: list[dict]) -> None:
-    """Insert the messages, or refresh those of the same key that have not gone out.
+def upsert_statement():
+    """Insert a message, or refresh the one of the same key while it has not gone out.
 
     A refreshed message keeps its due time once it has been tried (its retry time
-    stands), and a cancelled one that is wanted again is pending again. One statement,
-    compiled once and cached, executed for all the rows (executemany: psycopg batches
-    it, SQLite loops in C), rather than a multi-row VALUES compiled afresh per chunk.
+    stands), and a cancelled one that is wanted again is pending again. Core, on the
+    table, executed once with every row: the database gets one executemany.
     """
-    db.session.execute(upsert_statement(), rows)
-
-
-def upsert_statement():
     statement = dialect_insert(OUTBOX)
     new = statement.excluded
     untried = OUTBOX.c.attempts == 0
@@ -142,6 +135,6 @@ def upsert_statement():
             "next_attempt_at": case((untried, new.next_attempt_at),
                                     else_=OUTBOX.c.next_attempt_at),
         },
-        # not IN (...): an expanding parameter cannot be executed many times
+        # spelled out: an IN list would be expanded per row, which executemany refuses
         where=or_(*(OUTBOX.c.status == status for status in OPEN)),
     )

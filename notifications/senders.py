@@ -14,8 +14,10 @@ from typing import Protocol
 
 import firebase_admin
 import requests
-from firebase_admin import credentials, exceptions, messaging
+from firebase_admin import exceptions, messaging
 from urllib3.util.retry import Retry
+
+from companion.firebase import firebase_app
 
 SENT = "sent"          # accepted by the push service
 GONE = "gone"          # the device is no longer there: forget it
@@ -83,7 +85,6 @@ class LogSender:
 PINNED_SDK = "7.7.0"
 GOOGLE_ENDPOINT = "https://fcm.googleapis.com"
 SEND_PATH = "/v1/projects/{project}/messages:send"
-HTTP_TIMEOUT = 10  # seconds; the SDK's default is 120
 CONNECTIONS = 500  # keep-alive connections per endpoint: one per thread of send_each
 
 # send_each retries 500 and 503 up to four times with backoff, and urllib3 sleeps for
@@ -219,28 +220,18 @@ class FcmSender:
 
     batch_size = 500
 
-    def __init__(self, app: firebase_admin.App, endpoint: str | None = None,
-                 owns_app: bool = False):
+    def __init__(self, app: firebase_admin.App, endpoint: str | None = None):
         self.app = app
-        self.owns_app = owns_app
         self.url = point_at(app, endpoint)
 
     @classmethod
     def from_config(cls, config) -> "FcmSender":
-        """Use the named Firebase app if it exists, else start it from the credentials."""
-        name = config.get("FIREBASE_APP_NAME") or "companion"
-        try:
-            return cls(firebase_admin.get_app(name), config.get("FCM_ENDPOINT"))
-        except ValueError:
-            pass
-        path = config.get("FIREBASE_CREDENTIALS")
-        if not path:
+        """Send with the process's Firebase app (companion.firebase), made once."""
+        app = firebase_app(config)
+        if app is None:
             raise RuntimeError("PUSH_BACKEND=fcm needs FIREBASE_CREDENTIALS "
                                "(the path of a service-account JSON file)")
-        app = firebase_admin.initialize_app(
-            credentials.Certificate(path), {"httpTimeout": HTTP_TIMEOUT}, name=name
-        )
-        return cls(app, config.get("FCM_ENDPOINT"), owns_app=True)
+        return cls(app, config.get("FCM_ENDPOINT"))
 
     def send(self, pushes: list[Push], now: datetime) -> list[Result]:
         results: list[Result] = []
@@ -280,8 +271,8 @@ class FcmSender:
         ]
 
     def close(self) -> None:
-        if self.owns_app:
-            close_app(self.app)
+        """Nothing to do: the Firebase app and its connections belong to the process
+        (companion.firebase), which also checks ID tokens with it."""
 
 
 def from_config(config) -> Sender:

@@ -269,7 +269,7 @@ def dispatch(app):
 
 
 @pytest.fixture
-def reload(app):
+def reload():
     """``reload(row)``: the outbox row as the database has it now."""
     def fresh(row: OutboxMessage) -> OutboxMessage:
         db.session.expire_all()
@@ -279,7 +279,7 @@ def reload(app):
 
 
 @pytest.fixture
-def seed_recipients(app):
+def seed_recipients():
     """``seed_recipients(event, count, due_at, expires_at)``: see ``bulk_recipients``."""
     return bulk_recipients
 
@@ -311,7 +311,7 @@ def bulk_recipients(event, count: int,
 
 
 @pytest.fixture
-def statuses(app):
+def statuses():
     """``statuses()``: how many outbox messages are in each status."""
     def count() -> dict[str, int]:
         rows = db.session.execute(

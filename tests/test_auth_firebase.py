@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import firebase_admin._token_gen
+import firebase_admin
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,6 +24,7 @@ from sqlalchemy import func, select
 
 from companion.extensions import db
 from companion.people.models import AccessToken
+from notifications.senders import close_app
 
 PROJECT = "alliance-companion-test"
 SHAPE = {"code", "status", "message", "errors"}
@@ -96,7 +98,9 @@ def firebase_on(app, tmp_path, cert_server, impostor_key):
         "token_uri": "https://oauth2.googleapis.com/token",
     }))
     app.config["FIREBASE_CREDENTIALS"] = str(path)
-    return app
+    yield app
+    if "companion" in firebase_admin._apps:  # made on first use: one per process
+        close_app(firebase_admin.get_app("companion"))
 
 
 def id_token(key, kid="key-1", **claims) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from companion.extensions import db
 from companion.people.models import Device
 from companion.timeutil import utcnow
+from companion.firebase import firebase_app
 from notifications import senders
 from notifications.models import InboxNotification
 from notifications.senders import (
@@ -314,20 +315,21 @@ def test_log_is_the_default_without_credentials():
         senders.from_config({"PUSH_BACKEND": "pigeon"})
 
 
-def test_credentials_alone_start_firebase_and_send_through_it(fake_fcm, tmp_path):
+def test_credentials_alone_start_firebase_once_for_pushes_and_sign_in(fake_fcm, tmp_path):
     path = fake_fcm.write_service_account(tmp_path / "service-account.json")
-    config = {"FIREBASE_CREDENTIALS": path, "FCM_ENDPOINT": fake_fcm.url,
-              "FIREBASE_APP_NAME": "from-credentials"}
+    config = {"FIREBASE_CREDENTIALS": path, "FCM_ENDPOINT": fake_fcm.url}
+    assert "companion" not in firebase_admin._apps
     sender = senders.from_config(config)
     try:
-        assert isinstance(sender, FcmSender) and sender.app.name == "from-credentials"
+        assert isinstance(sender, FcmSender) and sender.app.name == "companion"
         results = sender.send([Push(1, 1, "fid-1", "web", "T", "B", {}, None, None)], NOW)
+        # the ID-token check (POST /auth/firebase) uses the very same app
+        assert firebase_app(config) is sender.app
+        assert senders.from_config(config).app is sender.app
     finally:
-        sender.close()
+        close_app(sender.app)
 
     assert results[0].outcome == SENT
-    with pytest.raises(ValueError):
-        firebase_admin.get_app("from-credentials")  # closed with its sender
 
 
 def test_fcm_error_codes_map_to_outcomes(fake_fcm, firebase_app):

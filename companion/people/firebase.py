@@ -5,34 +5,17 @@ this project as audience, not expired) and must carry a verified email: the atte
 with that email is signed in. An unverified email proves nothing about who holds it.
 """
 
-import uuid
-
-import firebase_admin
 from firebase_admin import auth as firebase_auth
-from firebase_admin import credentials
 from flask import current_app
 from flask_smorest import abort
 
 from .. import auth
-
-
-def firebase_app() -> firebase_admin.App | None:
-    """This Flask app's Firebase app, made on first use; None when not configured."""
-    path = current_app.config.get("FIREBASE_CREDENTIALS")
-    if not path:
-        return None
-    state = current_app.extensions.setdefault("companion-firebase-auth", {})
-    if state.get("path") != path:
-        state["app"] = firebase_admin.initialize_app(
-            credentials.Certificate(path), name=f"companion-auth-{uuid.uuid4().hex}"
-        )
-        state["path"] = path
-    return state["app"]
+from ..firebase import firebase_app
 
 
 def verified_email(id_token: str) -> str:
     """The verified email of a Firebase ID token, or 401 (404 when Firebase is off)."""
-    app = firebase_app()
+    app = firebase_app(current_app.config)
     if app is None:
         abort(404, message="Firebase sign-in is not configured")
     try:
