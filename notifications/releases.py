@@ -19,7 +19,7 @@ from companion.schedule.models import Event, ScheduleVersion, Session
 from companion.signals import schedule_released
 
 from .models import OutboxMessage
-from .notify import Notified, notify
+from .notify import ID, Notified, notify
 from .reminders import KIND as REMINDER, reminder_key, session_values
 
 ROLE, NO_ROLE = {"speaker"}, set()  # what sets a reminder's lead time
@@ -31,26 +31,29 @@ def replan(changed: list[Session], removed: list[int], affected,
            by_id: dict[int, Attendee]) -> None:
     """The reminders of the changed and removed sessions, as ``sync_session`` would
     plan them, from the agendas the release already found (``affected.agendas``):
-    one `notify` per changed session, and one statement cancelling what is no longer
-    wanted (old times, cancelled or removed sessions, people no longer concerned)."""
+    one `notify` per changed session and lead time, and one statement cancelling what is
+    no longer wanted (old times, cancelled or removed sessions, people no longer
+    concerned)."""
     session_ids = [session.id for session in changed] + list(removed)
     if not session_ids:
         return
     wanted: set[str] = set()
     for session in changed:
         agenda = affected.agendas.get(session.id, {})
-        recipients = [by_id[i] for i in agenda if i in by_id and reminders_on(by_id[i])]
-        if not recipients:
-            continue
-        queued = notify(
-            REMINDER, recipients, session_values(session),
-            key=lambda attendee, session=session: reminder_key(attendee.id, session),
-            due_at=lambda attendee, session=session, agenda=agenda: session.starts_at
-            - reminder_lead(attendee, ROLE if agenda[attendee.id] else NO_ROLE),
-            expires_at=session.starts_at, session_id=session.id,
-            data={"event": session.event.slug, "session_id": str(session.id)},
-        )
-        wanted.update(queued.keys)
+        by_lead: dict = {}  # reminders due at the same time share one notify
+        for attendee_id, has_role in agenda.items():
+            attendee = by_id.get(attendee_id)
+            if attendee is not None and reminders_on(attendee):
+                lead = reminder_lead(attendee, ROLE if has_role else NO_ROLE)
+                by_lead.setdefault(lead, []).append(attendee)
+        for lead, recipients in by_lead.items():
+            queued = notify(
+                REMINDER, recipients, session_values(session),
+                key=reminder_key(ID, session), due_at=session.starts_at - lead,
+                expires_at=session.starts_at, session_id=session.id,
+                data={"event": session.event.slug, "session_id": str(session.id)},
+            )
+            wanted.update(queued.keys)
     unwanted = [
         message_id for message_id, message_key in db.session.execute(
             select(OutboxMessage.id, OutboxMessage.key).where(
