@@ -22,6 +22,13 @@ that same transaction (nothing commits until the request or command does).
   go by their foreign keys (companion.people.privacy); what other tables say about them
   goes here. Received by ``notifications.networking.on_attendees_erasing`` (deletes the
   pushes to others that name them); returns how many rows it removed, by table.
+- `schedule_released` (sender: the event; ``version``: the new `ScheduleVersion`,
+  ``sessions``: the live sessions it changed or added, ``removed``: ids of the sessions
+  it removed, ``affected``: `companion.schedule.releases.Affected`, who is concerned,
+  found before the rows changed): an organiser released a version (publish, delay,
+  moving the event). Received by ``notifications.releases.on_schedule_released``
+  (re-plans those sessions' reminders, cancels a removed session's, and queues one
+  ``schedule_change`` push per affected attendee); its result's ``queued`` counts them.
 """
 
 from blinker import Namespace
@@ -33,3 +40,4 @@ sessions_changed = changes.signal("sessions-changed")
 contact_requested = changes.signal("contact-requested")
 contact_accepted = changes.signal("contact-accepted")
 attendees_erasing = changes.signal("attendees-erasing")
+schedule_released = changes.signal("schedule-released")

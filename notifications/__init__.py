@@ -6,7 +6,7 @@ from . import cli, models, networking  # noqa: F401  (tables; networking's recei
 def init_app(app, api):
     from companion.organising import delivery
 
-    from . import broadcasts, views
+    from . import broadcasts, releases, views  # noqa: F401  (releases receives schedule_released)
 
     api.register_blueprint(views.blp)
     delivery.provide(app, broadcasts)  # the push side of announcements and pings

@@ -31,6 +31,12 @@ BUILT = [
     # (and PATCH, DELETE of one: the contract says so in words, without a path)
     "GET /events/{event}/announcements/{id}",
     "POST /sessions/{id}/pings", "GET /sessions/{id}/pings", "POST /me/pings/{id}/ack",
+    "POST /events/{event}/sessions", "PATCH /events/{event}/sessions/{id}",
+    "DELETE /events/{event}/sessions/{id}", "POST /events/{event}/rooms",
+    "PATCH /events/{event}/rooms/{id}", "DELETE /events/{event}/rooms/{id}",
+    "GET /events/{event}/schedule/draft", "POST /events/{event}/schedule/publish",
+    "POST /events/{event}/sessions/{id}/delay", "GET /events/{event}/schedule/versions",
+    "GET /events/{event}/schedule/changes", "GET /events/{event}/audit",
 ]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

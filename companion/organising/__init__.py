@@ -4,6 +4,7 @@ from . import audit, models  # noqa: F401  (registers the tables)
 
 
 def init_app(app, api):
-    from . import views
+    from . import audit_views, views
 
     api.register_blueprint(views.blp)
+    api.register_blueprint(audit_views.blp)  # GET /events/{event}/audit
