@@ -147,7 +147,8 @@ def stop(process: subprocess.Popen) -> tuple[str, str]:
 def test_gunicorn_as_configured_logs_json_and_the_request_id(migrated):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": migrated, "PORT": str(port),
-           "WEB_CONCURRENCY": "1", "WEB_THREADS": "2"}
+           "WEB_CONCURRENCY": "1", "WEB_THREADS": "2",
+           "COMPANION_ENV": "development"}  # a PostgreSQL URL alone means production
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "--config", "gunicorn.conf.py"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -185,7 +186,8 @@ def test_the_worker_logs_json_lines(app, migrated, make_attendee, add_device, qu
     now = utcnow()
     row = queue(ada, due_at=now, expires_at=now + timedelta(hours=1))
     env = {**os.environ, "DATABASE_URL": migrated, "PUSH_BACKEND": "log",
-           "PYTHONUNBUFFERED": "1"}
+           "PYTHONUNBUFFERED": "1",
+           "COMPANION_ENV": "development"}  # a PostgreSQL URL alone means production
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "notifications", "worker",
          "--poll", "0.2"],
