@@ -32,7 +32,8 @@ from pathlib import Path
 
 import firebase_admin
 import sqlalchemy as sa
-from dispatch import chunks, fresh_database, reset_fake, start_fake, stats
+from common import fresh_database, reset_fake, start_fake, stats
+from dispatch import chunks
 from firebase_admin import credentials, messaging
 from flask_migrate import upgrade
 

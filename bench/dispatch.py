@@ -18,21 +18,17 @@ is DROPPED and rebuilt first.
 """
 
 import argparse
-import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.request import urlopen
 
 import firebase_admin
 import sqlalchemy as sa
 from firebase_admin import credentials, messaging
-from common import fresh_database
+from common import fresh_database, reset_fake, start_fake, stats
 from flask_migrate import upgrade
 
 from companion import create_app
@@ -49,24 +45,7 @@ from notifications.senders import FcmSender, Push, close_app, fcm_message
 LEAD = 2.0  # seconds between making the reminders due-to-be and their due time
 
 
-def start_fake(workdir: Path) -> tuple[subprocess.Popen, str, str]:
-    account = workdir / "service-account.json"
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "notifications.fake_fcm", "--service-account", str(account)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    url = fake.stdout.readline().strip()
-    return fake, url, str(account)
 
-
-def stats(url: str) -> dict:
-    with urlopen(f"{url}/stats") as response:
-        return json.load(response)
-
-
-def reset_fake(url: str) -> None:
-    with urlopen(f"{url}/reset", data=b"") as response:
-        response.read()
 
 
 

@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from common import fresh_database
 from flask_migrate import upgrade
 from sqlalchemy import insert, select
 
 from companion import auth, create_app
-from companion.config import database_url
 from companion.extensions import db
 from companion.networking.models import Contact, search_text
 from companion.people import privacy
@@ -43,17 +43,6 @@ TOPICS = ["Labour exploitation", "Supply chains", "Technology", "Victim protecti
           "Prosecution", "Child trafficking", "Financial investigations"]
 SEARCHES = ["", "unodc", "labour", "ukraine", "osterreich", "supply ukr", "zzz"]
 
-
-def fresh_database(url: str | None, workdir: Path) -> str:
-    if url is None:
-        return f"sqlite:///{workdir / 'bench.db'}"
-    url = database_url(url)
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-        connection.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
 
 
 class Row:
