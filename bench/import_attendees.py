@@ -15,21 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import fresh_database
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 30.0  # seconds for 5,000
 
-
-def drop_schema(url: str) -> None:
-    import sqlalchemy as sa
-
-    sys.path.insert(0, str(ROOT))
-    from companion.config import database_url
-
-    engine = sa.create_engine(database_url(url))
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-        connection.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def flask(env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -44,10 +34,8 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        url = args.database_url or f"sqlite:///{work / 'bench.db'}"
+        url = fresh_database(args.database_url, work)  # a given one is DROPPED first
         env = {**os.environ, "DATABASE_URL": url, "COMPANION_ENV": "development"}
-        if args.database_url:
-            drop_schema(url)
         flask(env, "db", "upgrade")
         flask(env, "seed")
         source = work / "attendees.csv"
