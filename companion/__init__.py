@@ -9,6 +9,7 @@ import notifications
 from . import cli, docs, errors, organising, people, schedule  # noqa: F401
 from .config import Config
 from .db import commit_request
+from .organising import audit_views
 from .extensions import db, limiter, migrate
 from .pagination import Api
 
@@ -32,5 +33,6 @@ def create_app(config: dict | None = None) -> Flask:
     schedule.init_app(app, api)
     people.init_app(app, api)
     notifications.init_app(app, api)
+    api.register_blueprint(audit_views.blp)  # GET /events/{event}/audit
     cli.init_app(app)
     return app

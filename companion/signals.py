@@ -12,6 +12,13 @@ that same transaction (nothing commits until the request or command does).
   sessions were added, moved, retitled, cancelled or given other people (seed, edits).
   Received by ``notifications.reminders.on_sessions_changed`` (re-plans everyone
   concerned).
+- `schedule_released` (sender: the event; ``version``: the new `ScheduleVersion`,
+  ``sessions``: the live sessions it changed or added, ``removed``: ids of the sessions
+  it removed, ``affected``: `companion.schedule.releases.Affected`, who is concerned,
+  found before the rows changed): an organiser released a version (publish, delay,
+  moving the event). Received by ``notifications.releases.on_schedule_released``
+  (re-plans those sessions' reminders, cancels a removed session's, and queues one
+  ``schedule_change`` push per affected attendee); its result's ``queued`` counts them.
 """
 
 from blinker import Namespace
@@ -20,3 +27,4 @@ changes = Namespace()
 
 agendas_changed = changes.signal("agendas-changed")
 sessions_changed = changes.signal("sessions-changed")
+schedule_released = changes.signal("schedule-released")

@@ -4,7 +4,7 @@ from . import cli, models  # noqa: F401  (models registers the tables)
 
 
 def init_app(app, api):
-    from . import views
+    from . import releases, views  # noqa: F401  (releases receives schedule_released)
 
     api.register_blueprint(views.blp)
     cli.init_app(app)

@@ -132,9 +132,11 @@ SESSION_EXAMPLE = {"title": "Panel 1 – The scope and nature of the problem",
 # What a changed session says, by the change that matters most to its followers.
 CHANGE_LINES = {
     "cancelled": N_("%(title)s is cancelled"),
+    "removed": N_("%(title)s is no longer on the programme"),
     "added": N_("%(title)s is on: %(where)s"),
     "uncancelled": N_("%(title)s is on: %(where)s"),
     "moved": N_("%(title)s now starts at %(where)s"),
+    "room_changed": N_("%(title)s changes room: %(where)s"),
     "changed": N_("%(title)s has changed: %(where)s"),
 }
 

@@ -22,6 +22,12 @@ BUILT = [
     "GET /me/schedule", "PUT /me/bookmarks/{session_id}", "DELETE /me/bookmarks/{session_id}",
     "POST /me/devices", "DELETE /me/devices/{token}", "GET /me/calendar",
     "GET /me/notifications", "POST /me/notifications/{id}/read",
+    "POST /events/{event}/sessions", "PATCH /events/{event}/sessions/{id}",
+    "DELETE /events/{event}/sessions/{id}", "POST /events/{event}/rooms",
+    "PATCH /events/{event}/rooms/{id}", "DELETE /events/{event}/rooms/{id}",
+    "GET /events/{event}/schedule/draft", "POST /events/{event}/schedule/publish",
+    "POST /events/{event}/sessions/{id}/delay", "GET /events/{event}/schedule/versions",
+    "GET /events/{event}/schedule/changes", "GET /events/{event}/audit",
 ]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

@@ -21,9 +21,11 @@ from datetime import date, datetime, time, timedelta
 from icalendar import Alarm, Calendar, Timezone, vDuration
 from icalendar import Event as CalendarEvent
 from lxml import etree
+from sqlalchemy import func, select
 
+from ..extensions import db
 from ..timeutil import local_to_utc, localise, utcnow
-from .models import Event, Session
+from .models import Event, ScheduleVersion, Session
 from .schemas import EventSchema, RoomSchema, SessionSchema
 
 GENERATOR = "alliance-companion"
@@ -35,7 +37,9 @@ FRAB_REQUIRED = ("room", "title", "type", "date", "start", "duration", "abstract
 
 
 def schedule_version(event: Event, sessions: list[Session]) -> str:
-    """A digest of everything the exports show, so it changes exactly when they would.
+    """The released version's number with a digest of everything the exports show:
+    ``"3 (4f1c2a9b0e7d)"``. It changes with a release (and with a re-seed, which writes
+    the live tables too), never with a draft edit.
 
     It is the exports' version string and the basis of their ETag (not the bytes:
     the calendar's DTSTAMP is the moment it is served).
@@ -45,7 +49,12 @@ def schedule_version(event: Event, sessions: list[Session]) -> str:
         "rooms": RoomSchema(many=True).dump(event.rooms),
         "sessions": SessionSchema(many=True).dump(sessions),
     }
-    return hashlib.sha1(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:12]
+    digest = hashlib.sha1(json.dumps(shown, sort_keys=True).encode()).hexdigest()[:12]
+    number = db.session.scalar(
+        select(func.coalesce(func.max(ScheduleVersion.number), 0))
+        .where(ScheduleVersion.event_id == event.id)
+    )
+    return f"{number} ({digest})"
 
 
 def session_guid(session: Session) -> str:

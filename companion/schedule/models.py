@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..timeutil import UTCDateTime
+from ..timeutil import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from ..people.models import Attendee
@@ -67,6 +67,8 @@ class Room(db.Model):
     interpretation: Mapped[dict | None] = mapped_column(JSON)
     directions: Mapped[str | None] = mapped_column(Text)
     map_url: Mapped[str | None] = mapped_column(String(500))
+    # [{"kind": "cafeteria", "name": "...", "where": "..."}], null until someone knows.
+    facilities: Mapped[list | None] = mapped_column(JSON)
 
     event: Mapped[Event] = relationship(back_populates="rooms")
 
@@ -93,6 +95,7 @@ class Session(db.Model):
         Enum(*SESSION_STATUSES, name="session_status", native_enum=False, create_constraint=True),
         default="scheduled",
     )
+    online_url: Mapped[str | None] = mapped_column(String(500))  # a stream or meeting link
 
     event: Mapped[Event] = relationship(back_populates="sessions")
     room: Mapped[Room | None] = relationship()
@@ -137,3 +140,51 @@ class SessionPerson(db.Model):
 
     session: Mapped[Session] = relationship(back_populates="people")
     attendee: Mapped["Attendee"] = relationship()
+
+
+DRAFT_TARGETS = ("session", "room")
+
+
+class DraftEdit(db.Model):
+    """An organiser's edit waiting for the next release: the whole new state of one
+    session or room (``state`` null: deleted). Live tables are the released schedule;
+    an item without a draft edit is as released. A new item gets its id here, from the
+    same number space as the live table, and keeps it when released."""
+
+    __tablename__ = "schedule_draft"
+
+    target: Mapped[str] = mapped_column(
+        Enum(*DRAFT_TARGETS, name="draft_target", native_enum=False, create_constraint=True),
+        primary_key=True,
+    )
+    target_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    state: Mapped[dict | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ScheduleVersion(db.Model):
+    """A released schedule: its number (1, 2, ...), the organiser's note and the
+    changelog against the version before."""
+
+    __tablename__ = "schedule_versions"
+    __table_args__ = (UniqueConstraint("event_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    note: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[list] = mapped_column(JSON, default=list)
+    # Ids of the sessions the release changed or removed (for ?since=N).
+    session_ids: Mapped[list] = mapped_column(JSON, default=list)
+    notified: Mapped[int] = mapped_column(default=0)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    released_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attendees.id", ondelete="SET NULL")
+    )
+
+    event: Mapped[Event] = relationship()
+
+    @property
+    def timezone(self) -> str:
+        return self.event.timezone

@@ -125,6 +125,9 @@ def seed_conference(data: dict, shift_to: date | None = None) -> dict:
         if created:
             room = Room(event_id=event.id, key=values["key"])
             db.session.add(room)
+        values = dict(values)
+        if room.facilities is not None:  # what an organiser wrote stands
+            values.pop("facilities", None)
         tally(created, _assign(room, values, keep_known=True))
         rooms[values["key"]] = room
     db.session.flush()

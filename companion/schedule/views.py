@@ -1,16 +1,36 @@
-"""Public agenda routes: events, sessions, rooms, exports. All are read-only and polled."""
+"""Agenda routes: the public reads and exports (released schedule, polled, ETags), and
+the organisers' edits, drafts and releases (see releases.py)."""
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
+from ..auth import current_attendee, role_required
 from ..config import public_url
 from ..extensions import MAX_ID, db
 from ..pagination import paginate
-from . import exports, operations
+from . import exports, operations, releases
 from .models import Event
-from .schemas import EventSchema, RoomSchema, SessionQuerySchema, SessionSchema
+from .schemas import (
+    ChangesQuerySchema,
+    ChangesSinceSchema,
+    DelaySchema,
+    DraftRoomSchema,
+    DraftSchema,
+    DraftSessionSchema,
+    EventSchema,
+    MoveSchema,
+    PublishSchema,
+    ReleaseSchema,
+    RoomEditSchema,
+    RoomPatchSchema,
+    RoomSchema,
+    SessionEditSchema,
+    SessionPatchSchema,
+    SessionQuerySchema,
+    SessionSchema,
+)
 
 blp = Blueprint(
     "schedule", __name__, url_prefix="/api/v1/events",
@@ -47,6 +67,14 @@ class Sessions(MethodView):
         """The agenda, in time order; filter by local day and kind"""
         return operations.sessions_query(operations.get_event(slug), **query)
 
+    @role_required("organiser")
+    @blp.arguments(SessionEditSchema)
+    @blp.response(201, DraftSessionSchema)
+    def post(self, values, slug):
+        """Add a session to the draft (organisers); released by the next publish"""
+        event = organisers_event(slug)
+        return releases.create_session(event, current_attendee(), values)
+
 
 @blp.route(f"/<slug>/sessions/<int(max={MAX_ID}):session_id>")
 class SessionDetail(MethodView):
@@ -55,6 +83,21 @@ class SessionDetail(MethodView):
     def get(self, slug, session_id):
         """One agenda item"""
         return operations.get_session(operations.get_event(slug), session_id)
+
+    @role_required("organiser")
+    @blp.arguments(SessionPatchSchema(partial=True))
+    @blp.response(200, DraftSessionSchema)
+    def patch(self, values, slug, session_id):
+        """Change a session in the draft (organisers); status cancelled cancels it"""
+        event = organisers_event(slug)
+        return releases.update_session(event, current_attendee(), session_id, values)
+
+    @role_required("organiser")
+    @blp.response(204)
+    def delete(self, slug, session_id):
+        """Delete a session in the draft (organisers)"""
+        event = organisers_event(slug)
+        releases.delete_session(event, current_attendee(), session_id)
 
 
 @blp.route("/<slug>/rooms")
@@ -66,6 +109,14 @@ class Rooms(MethodView):
         """Rooms of the venue; unknown details are null"""
         return operations.rooms_query(operations.get_event(slug))
 
+    @role_required("organiser")
+    @blp.arguments(RoomEditSchema)
+    @blp.response(201, DraftRoomSchema)
+    def post(self, values, slug):
+        """Add a room to the draft (organisers)"""
+        event = organisers_event(slug)
+        return releases.create_room(event, current_attendee(), values)
+
 
 @blp.route(f"/<slug>/rooms/<int(max={MAX_ID}):room_id>")
 class RoomDetail(MethodView):
@@ -74,6 +125,106 @@ class RoomDetail(MethodView):
     def get(self, slug, room_id):
         """One room"""
         return operations.get_room(operations.get_event(slug), room_id)
+
+    @role_required("organiser")
+    @blp.arguments(RoomPatchSchema(partial=True))
+    @blp.response(200, DraftRoomSchema)
+    def patch(self, values, slug, room_id):
+        """Change a room in the draft (organisers): facilities, interpretation, ..."""
+        event = organisers_event(slug)
+        return releases.update_room(event, current_attendee(), room_id, values)
+
+    @role_required("organiser")
+    @blp.response(204)
+    def delete(self, slug, room_id):
+        """Delete a room in the draft (organisers); refused while sessions use it"""
+        event = organisers_event(slug)
+        releases.delete_room(event, current_attendee(), room_id)
+
+
+# --- drafts and releases ------------------------------------------------------------
+
+def organisers_event(slug: str) -> Event:
+    """The event, when the caller is one of its organisers (403 otherwise)."""
+    event = operations.get_event(slug)
+    if current_attendee().event_id != event.id:
+        abort(403, message="Only for organisers of this event")
+    return event
+
+
+@blp.route("/<slug>/schedule/draft")
+class Draft(MethodView):
+    @role_required("organiser")
+    @blp.response(200, DraftSchema)
+    def get(self, slug):
+        """The pending edits, as the changelog publish would release (organisers)"""
+        event = organisers_event(slug)
+        plan = releases.draft_plan(event)
+        return {"version": releases.current_version(event), "changes": plan.changes,
+                "edits": len(plan.sessions) + len(plan.rooms)}
+
+
+@blp.route("/<slug>/schedule/publish")
+class Publish(MethodView):
+    @role_required("organiser")
+    @blp.arguments(PublishSchema)
+    @blp.response(201, ReleaseSchema)
+    @blp.alt_response(409, response="DEFAULT_ERROR", description="Nothing to release")
+    def post(self, values, slug):
+        """Release the draft as the next version; tells each affected attendee once"""
+        event = organisers_event(slug)
+        return releases.publish(event, current_attendee(), values["note"])
+
+
+@blp.route(f"/<slug>/sessions/<int(max={MAX_ID}):session_id>/delay")
+class Delay(MethodView):
+    @role_required("organiser")
+    @blp.arguments(DelaySchema)
+    @blp.response(201, ReleaseSchema)
+    def post(self, values, slug, session_id):
+        """Running late: move the session (and what follows in its room that day,
+        breaks absorbing first); released at once, those affected told"""
+        event = organisers_event(slug)
+        session = operations.get_session(event, session_id)
+        return releases.delay(event, current_attendee(), session, values["minutes"],
+                              values["shift_following"], values["force"], values["note"])
+
+
+@blp.route("/<slug>/schedule/move")
+class Move(MethodView):
+    @role_required("organiser")
+    @blp.arguments(MoveSchema)
+    @blp.response(201, ReleaseSchema)
+    def post(self, values, slug):
+        """Move the whole event by ``days`` (same local times) and/or online
+        (``online_url`` on every session; null removes the links): one release"""
+        event = organisers_event(slug)
+        online = {"online_url": values["online_url"]} if "online_url" in values else {}
+        return releases.move_event(event, current_attendee(), values["days"], online,
+                                   values["note"])
+
+
+@blp.route("/<slug>/schedule/versions")
+class Versions(MethodView):
+    @blp.etag
+    @blp.response(200, ReleaseSchema(many=True))
+    @paginate(blp)
+    def get(self, slug):
+        """Released versions, newest first, each with its changes"""
+        return releases.versions_query(operations.get_event(slug))
+
+
+@blp.route("/<slug>/schedule/changes")
+class ChangesSince(MethodView):
+    @blp.etag
+    @blp.arguments(ChangesQuerySchema, location="query")
+    @blp.response(200, ChangesSinceSchema)
+    def get(self, query, slug):
+        """Only the sessions changed or removed since a version, and the current version"""
+        event = operations.get_event(slug)
+        version, sessions, removed = releases.changes_since(event, query["since"])
+        return {"version": version, "since": query["since"], "sessions": sessions,
+                "removed": removed}
 
 
 # --- exports -------------------------------------------------------------------------

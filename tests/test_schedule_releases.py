@@ -1,0 +1,576 @@
+"""Organisers edit the agenda as a draft, release it as numbered versions with a
+changelog, and exactly the people affected are told, once, through the real
+firebase-admin against the fake FCM. The event is shifted into the future
+(``seed --shift-to``) so that the dispatcher runs on the real clock."""
+
+from datetime import date
+
+import pytest
+from flask import g
+from sqlalchemy import func, select
+
+from companion.extensions import db
+from companion.organising.audit import AuditEntry
+from companion.schedule import operations as schedule_ops
+from companion.schedule.models import DraftEdit, ScheduleVersion, Session, SessionPerson
+from notifications.models import InboxNotification, OutboxMessage
+
+# A Monday the day after the spring change to summer time, as 30 March 2020 was.
+SHIFT_TO = "2027-03-29"
+DAY_1, DAY_2 = "2027-03-29", "2027-03-30"
+API = "/api/v1/events/alliance-2020"
+SHAPE = {"code", "status", "message", "errors"}
+
+
+@pytest.fixture
+def event(runner, conference):
+    assert date.fromisoformat(SHIFT_TO) > date.today(), "the shift must be in the future"
+    result = runner.invoke(args=["seed", "--shift-to", SHIFT_TO])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    return schedule_ops.get_event("alliance-2020")
+
+
+@pytest.fixture
+def key(event):
+    def find(session_key: str) -> int:
+        return db.session.scalar(select(Session.id).where(Session.key == session_key))
+    return find
+
+
+@pytest.fixture
+def people(event, make_attendee, add_device, bearer, client, key):
+    """An organiser; a follower of the keynotes; the keynotes' speaker and moderator;
+    a follower who switched schedule changes off; a bystander; one who muted Panel 1."""
+    who = {
+        "organiser": make_attendee(roles=["organiser"], name="Olga Organiser"),
+        "follower": make_attendee(name="Fay Follower"),
+        "speaker": make_attendee(roles=["speaker"], name="Sam Speaker"),
+        "moderator": make_attendee(roles=["moderator"], name="Mo Moderator"),
+        "quiet": make_attendee(name="Quinn Quiet",
+                               notify={"reminders": True, "schedule_changes": False,
+                                       "announcements": True, "networking": True}),
+        "bystander": make_attendee(name="Bea Bystander"),
+        "muter": make_attendee(name="Max Muter"),
+    }
+    for name, attendee in who.items():
+        add_device(attendee, token=f"fid-{name}")
+    keynotes = key("keynotes")
+    for name in ("follower", "quiet"):
+        assert client.put(f"/api/v1/me/bookmarks/{keynotes}",
+                          headers=bearer(who[name])).status_code == 200
+    assert client.delete(f"/api/v1/me/bookmarks/{key('panel-1')}",
+                         headers=bearer(who["muter"])).status_code == 204
+    db.session.add_all([
+        SessionPerson(session_id=keynotes, attendee_id=who["speaker"].id, role="speaker"),
+        SessionPerson(session_id=keynotes, attendee_id=who["moderator"].id, role="moderator"),
+    ])
+    db.session.commit()
+    who["headers"] = bearer(who["organiser"])
+    return who
+
+
+@pytest.fixture
+def pushed(fcm, dispatch):
+    """``pushed()``: sends what is due now (the real clock); {device: notification} of
+    what reached the fake FCM since the last call."""
+    seen = []
+
+    def run() -> dict[str, dict]:
+        dispatch()
+        fresh = fcm.received[len(seen):]
+        seen.extend(fresh)
+        targets = [r.target for r in fresh]
+        assert len(targets) == len(set(targets)), f"someone got two pushes: {targets}"
+        return {r.target.removeprefix("fid-"): r.message["notification"] for r in fresh}
+
+    return run
+
+
+def publish(client, people, note="Release"):
+    response = client.post(f"{API}/schedule/publish", json={"note": note},
+                           headers=people["headers"])
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def kinds_of(changes: list[dict]) -> dict:
+    return {(entry["session_id"] and "session" or "room", entry["title"]):
+            [change["kind"] for change in entry["changes"]] for entry in changes}
+
+
+def pending_reminders(session_id: int) -> list[str]:
+    db.session.expire_all()
+    return sorted(str(due.isoformat()) for due in db.session.scalars(
+        select(OutboxMessage.due_at).where(OutboxMessage.kind == "reminder",
+                                           OutboxMessage.session_id == session_id,
+                                           OutboxMessage.status == "pending")))
+
+
+# --- every change kind: its changelog entry and who is told ------------------------
+
+KEYNOTES = "Keynote Addresses"
+CASES = {
+    # name: (edit, change kinds, what the follower's push says)
+    "moved": ({"starts_at": f"{DAY_1}T15:45:00+02:00", "ends_at": f"{DAY_1}T16:15:00+02:00"},
+              ["moved"], f"{KEYNOTES} now starts at 15:45 · Neuer Saal"),
+    "retimed": ({"ends_at": f"{DAY_1}T16:10:00+02:00"}, ["retimed"],
+                f"{KEYNOTES} has changed: 15:30 · Neuer Saal"),
+    "retitled": ({"title": "Keynote speeches"}, ["retitled"],
+                 "Keynote speeches has changed: 15:30 · Neuer Saal"),
+    "description": ({"description": "Two keynotes."}, ["description_changed"],
+                    f"{KEYNOTES} has changed: 15:30 · Neuer Saal"),
+    "cancelled": ({"status": "cancelled"}, ["cancelled"], f"{KEYNOTES} is cancelled"),
+    "online": ({"online_url": "https://stream.example.org/keynotes"},
+               ["online_link_changed"], f"{KEYNOTES} has changed: 15:30 · Neuer Saal"),
+    "speakers": ({"speakers": "bystander"}, ["speakers_changed"],
+                 f"{KEYNOTES} has changed: 15:30 · Neuer Saal"),
+    "moderators": ({"moderators": "bystander"}, ["moderators_changed"],
+                   f"{KEYNOTES} has changed: 15:30 · Neuer Saal"),
+    "moved and retimed, across the day": (
+        {"starts_at": f"{DAY_1}T09:00:00+00:00", "ends_at": f"{DAY_1}T10:00:00+00:00"},
+        ["moved", "retimed"], f"{KEYNOTES} now starts at 11:00 · Neuer Saal"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_change_kind_has_its_entry_and_reaches_exactly_those_affected(
+        case, client, people, key, pushed):
+    edit, kinds, body = CASES[case]
+    edit = {name: [people[value].id] if value == "bystander" else value
+            for name, value in edit.items()}
+    keynotes = key("keynotes")
+    changed = client.patch(f"{API}/sessions/{keynotes}", json=edit, headers=people["headers"])
+    assert changed.status_code == 200, changed.json
+
+    draft = client.get(f"{API}/schedule/draft", headers=people["headers"]).json
+    assert draft["version"] == 0 and draft["edits"] == 1
+    (entry,) = draft["changes"]
+    assert entry["session_id"] == keynotes
+    assert [change["kind"] for change in entry["changes"]] == kinds
+    assert pushed() == {}  # a draft tells nobody
+
+    released = publish(client, people, note=case)
+    assert released["version"] == 1
+    assert released["changes"] == draft["changes"]
+    told = {"follower", "speaker", "moderator"} | (
+        {"bystander"} if case in ("speakers", "moderators") else set())
+    assert released["notified"] == len(told)
+    received = pushed()
+    assert set(received) == told  # not the quiet follower, the bystander, the organiser
+    assert received["follower"] == {"title": "Schedule change", "body": body}
+    assert pushed() == {}  # once
+
+
+def test_the_changelog_shows_old_and_new_values(client, people, key):
+    keynotes = key("keynotes")
+    client.patch(f"{API}/sessions/{keynotes}", headers=people["headers"], json={
+        "starts_at": f"{DAY_1}T16:00:00+02:00", "ends_at": f"{DAY_1}T16:45:00+02:00",
+        "title": "Keynotes", "speakers": [people["bystander"].id],
+    })
+    (entry,) = publish(client, people)["changes"]
+    changes = {change["kind"]: (change["old"], change["new"]) for change in entry["changes"]}
+    assert changes == {
+        "moved": (f"{DAY_1}T15:30:00+02:00", f"{DAY_1}T16:00:00+02:00"),
+        "retimed": (30, 45),
+        "retitled": (KEYNOTES, "Keynotes"),
+        "speakers_changed": ([people["speaker"].id], [people["bystander"].id]),
+    }
+
+
+def test_a_room_change_and_a_new_room(client, people, key, pushed):
+    room = client.post(f"{API}/rooms", headers=people["headers"], json={
+        "name": "Ratsaal", "facilities": [{"kind": "wifi", "name": "Wi-Fi", "where": None}],
+    })
+    assert room.status_code == 201, room.json
+    assert room.json["released"] is False
+    assert len(client.get(f"{API}/rooms").json) == 1  # not public before the release
+    moved = client.patch(f"{API}/sessions/{key('keynotes')}", headers=people["headers"],
+                         json={"room_id": room.json["id"]})
+    assert moved.status_code == 200, moved.json
+
+    released = publish(client, people)
+    assert kinds_of(released["changes"]) == {
+        ("room", "Ratsaal"): ["room_added"], ("session", KEYNOTES): ["room_changed"],
+    }
+    (session_entry,) = [e for e in released["changes"] if e["session_id"]]
+    assert session_entry["changes"][0]["old"] == "Neuer Saal"
+    assert session_entry["changes"][0]["new"] == "Ratsaal"
+    received = pushed()
+    assert set(received) == {"follower", "speaker", "moderator"}
+    assert received["follower"]["body"] == f"{KEYNOTES} changes room: 15:30 · Ratsaal"
+    rooms = client.get(f"{API}/rooms").json
+    assert [r["name"] for r in rooms] == ["Neuer Saal", "Ratsaal"]
+    assert client.get(f"{API}/sessions/{key('keynotes')}").json["room"]["name"] == "Ratsaal"
+
+
+def test_removed_added_and_uncancelled(client, people, key, pushed):
+    keynotes, coffee = key("keynotes"), key("coffee-break-1")
+    assert client.delete(f"{API}/sessions/{keynotes}",
+                         headers=people["headers"]).status_code == 204
+    added = client.post(f"{API}/sessions", headers=people["headers"], json={
+        "kind": "side_event", "title": "Side event: survivors' voices",
+        "starts_at": f"{DAY_2}T13:00:00+02:00", "ends_at": f"{DAY_2}T13:45:00+02:00",
+        "room_id": None, "speakers": [people["bystander"].id],
+    })
+    assert added.status_code == 201, added.json
+    client.patch(f"{API}/sessions/{coffee}", json={"status": "cancelled"},
+                 headers=people["headers"])
+    released = publish(client, people)
+    assert kinds_of(released["changes"]) == {
+        ("session", KEYNOTES): ["removed"],
+        ("session", "Coffee break"): ["cancelled"],
+        ("session", "Side event: survivors' voices"): ["added"],
+    }
+    received = pushed()
+    # the removed session's followers and people, found before its rows went; the new
+    # session's speaker; nobody follows a coffee break
+    assert set(received) == {"follower", "speaker", "moderator", "bystander"}
+    assert received["follower"]["body"] == f"{KEYNOTES} is no longer on the programme"
+    assert received["bystander"]["body"] == "Side event: survivors' voices is on: 13:00"
+    assert client.get(f"{API}/sessions/{keynotes}").status_code == 404
+    new_id = added.json["id"]
+    assert client.get(f"{API}/sessions/{new_id}").json["speakers"][0]["name"] == "Bea Bystander"
+
+    client.put(f"/api/v1/me/bookmarks/{coffee}", headers=people["headers"])
+    client.patch(f"{API}/sessions/{coffee}", json={"status": "scheduled"},
+                 headers=people["headers"])
+    released = publish(client, people)
+    assert kinds_of(released["changes"]) == {("session", "Coffee break"): ["uncancelled"]}
+    assert set(pushed()) == {"organiser"}
+    assert released["version"] == 2
+
+
+def test_a_default_session_tells_everyone_but_who_muted_it_once_per_release(
+        client, people, key, pushed):
+    """Panels are on everyone's agenda: everyone hears of Panel 1 except who muted it
+    (and who switched schedule changes off); who has two changed sessions gets one push
+    saying how many, with the list in the inbox."""
+    client.patch(f"{API}/sessions/{key('panel-1')}", headers=people["headers"], json={
+        "starts_at": f"{DAY_1}T17:00:00+02:00", "ends_at": f"{DAY_1}T18:30:00+02:00"})
+    client.patch(f"{API}/sessions/{key('keynotes')}", headers=people["headers"],
+                 json={"status": "cancelled"})
+    publish(client, people)
+    received = pushed()
+    assert set(received) == {"organiser", "follower", "speaker", "moderator", "bystander"}
+    panel = "Panel 1 – The scope and nature of the problem"
+    assert received["bystander"]["body"] == f"{panel} now starts at 17:00 · Neuer Saal"
+    assert received["follower"]["body"] == "2 sessions changed"
+    db.session.expire_all()
+    inbox = db.session.scalar(select(InboxNotification).where(
+        InboxNotification.attendee_id == people["follower"].id))
+    assert inbox.body == (f"{KEYNOTES} is cancelled\n"
+                          f"{panel} now starts at 17:00 · Neuer Saal")
+
+
+def test_pushes_are_in_each_readers_language(client, people, key, pushed, make_attendee,
+                                             add_device):
+    lea = make_attendee(language="fr")
+    add_device(lea, token="fid-lea")
+    ivan = make_attendee(language="ru")
+    add_device(ivan, token="fid-ivan")
+    client.patch(f"{API}/sessions/{key('panel-3')}", headers=people["headers"], json={
+        "starts_at": f"{DAY_2}T11:30:00+02:00", "ends_at": f"{DAY_2}T13:00:00+02:00"})
+    publish(client, people)
+    received = pushed()
+    panel = db.session.get(Session, key("panel-3")).title
+    assert received["bystander"]["body"] == f"{panel} now starts at 11:30 · Neuer Saal"
+    assert received["lea"]["title"] != "Schedule change"
+    assert "11:30" in received["lea"]["body"] and received["lea"]["body"] != (
+        received["bystander"]["body"])
+    assert received["ivan"]["body"] != received["bystander"]["body"]
+
+
+def test_a_speaker_who_muted_schedule_changes_is_still_told(client, people, key, pushed):
+    people["speaker"].notify = {**people["speaker"].notify, "schedule_changes": False}
+    db.session.commit()
+    client.patch(f"{API}/sessions/{key('keynotes')}", json={"title": "Keynotes"},
+                 headers=people["headers"])
+    publish(client, people)
+    assert set(pushed()) == {"follower", "speaker", "moderator"}
+
+
+# --- reminders follow in the same transaction ----------------------------------------
+
+def test_reminders_follow_moves_cancellations_additions_and_removals(
+        client, people, key, runner):
+    assert runner.invoke(args=["notifications", "plan"]).exit_code == 0
+    panel_1, panel_2, panel_3 = key("panel-1"), key("panel-2"), key("panel-3")
+    # Panel 1: 16:30 summer time, the reminder 10 minutes ahead: 14:20 UTC
+    assert "2027-03-29T14:20:00+00:00" in pending_reminders(panel_1)
+    client.patch(f"{API}/sessions/{panel_1}", headers=people["headers"], json={
+        "starts_at": f"{DAY_1}T17:00:00+02:00", "ends_at": f"{DAY_1}T18:30:00+02:00"})
+    client.patch(f"{API}/sessions/{panel_2}", json={"status": "cancelled"},
+                 headers=people["headers"])
+    client.delete(f"{API}/sessions/{panel_3}", headers=people["headers"])
+    added = client.post(f"{API}/sessions", headers=people["headers"], json={
+        "kind": "panel", "title": "Panel 5", "starts_at": f"{DAY_2}T17:00:00+02:00",
+        "ends_at": f"{DAY_2}T18:00:00+02:00"}).json
+    before = pending_reminders(panel_1)
+    assert set(before) == {"2027-03-29T14:20:00+00:00"}  # a draft moves no reminder
+    publish(client, people)
+
+    everyone_but_muter = len(people) - 2  # less the headers and the muter
+    assert set(pending_reminders(panel_1)) == {"2027-03-29T14:50:00+00:00"}
+    assert len(pending_reminders(panel_1)) == everyone_but_muter
+    assert pending_reminders(panel_2) == []
+    assert pending_reminders(panel_3) == []
+    assert pending_reminders(added["id"]) == ["2027-03-30T14:50:00+00:00"] * (len(people) - 1)
+
+
+# --- public reads change only with a release ----------------------------------------
+
+def fresh_get(client, url: str, **options):
+    """A GET as in production, where each request has its own app context: the tests'
+    app context outlives requests, and flask-smorest keeps an ETag set by a view
+    (the exports') in ``g``."""
+    g.pop("_flask_smorest", None)
+    return client.get(url, **options)
+
+
+def test_public_reads_exports_and_etags_change_only_with_a_release(client, people, key):
+    urls = [f"{API}/sessions", f"{API}/sessions/{key('panel-1')}", f"{API}/rooms",
+            f"{API}/schedule.ics", f"{API}/schedule.xml", f"{API}/schedule.json",
+            f"{API}/schedule/versions", f"{API}/schedule/changes?since=0"]
+    etags = {url: fresh_get(client, url).headers["ETag"] for url in urls}
+    assert client.get(f"{API}/schedule.json").json["schedule"]["version"].startswith("0 (")
+
+    client.patch(f"{API}/sessions/{key('panel-1')}", json={"title": "Panel One"},
+                 headers=people["headers"])
+    client.patch(f"{API}/rooms/{client.get(f'{API}/rooms').json[0]['id']}",
+                 json={"capacity": 500}, headers=people["headers"])
+    for url in urls:
+        again = fresh_get(client, url, headers={"If-None-Match": etags[url]})
+        assert again.status_code == 304, url
+
+    publish(client, people)
+    for url in urls:
+        assert fresh_get(client, url,
+                         headers={"If-None-Match": etags[url]}).status_code == 200, url
+    assert client.get(f"{API}/schedule.json").json["schedule"]["version"].startswith("1 (")
+    assert b"<version>1 (" in client.get(f"{API}/schedule.xml").data
+    assert client.get(f"{API}/sessions/{key('panel-1')}").json["title"] == "Panel One"
+    assert client.get(f"{API}/rooms").json[0]["capacity"] == 500
+
+
+def test_versions_and_changes_since(client, people, key):
+    panel_2 = key("panel-2")
+    client.patch(f"{API}/sessions/{key('panel-1')}", json={"title": "Panel One"},
+                 headers=people["headers"])
+    publish(client, people, note="First")
+    client.delete(f"{API}/sessions/{panel_2}", headers=people["headers"])
+    publish(client, people, note="Second")
+
+    versions = client.get(f"{API}/schedule/versions")
+    assert [(v["version"], v["note"]) for v in versions.json] == [(2, "Second"), (1, "First")]
+    assert versions.json[0]["changes"][0]["changes"][0]["kind"] == "removed"
+    assert versions.json[1]["released_at"].endswith("+01:00") or (
+        versions.json[1]["released_at"].endswith("+02:00"))
+
+    since_0 = client.get(f"{API}/schedule/changes?since=0").json
+    assert since_0["version"] == 2
+    assert [s["id"] for s in since_0["sessions"]] == [key("panel-1")]
+    assert since_0["removed"] == [panel_2]
+    since_1 = client.get(f"{API}/schedule/changes?since=1").json
+    assert since_1["sessions"] == [] and len(since_1["removed"]) == 1
+    since_2 = client.get(f"{API}/schedule/changes?since=2").json
+    assert since_2 == {"version": 2, "since": 2, "sessions": [], "removed": []}
+    assert client.get(f"{API}/schedule/changes").status_code == 422
+    assert client.get(f"{API}/schedule/changes?since=-1").status_code == 422
+
+
+def test_nothing_to_release_is_a_409(client, people):
+    response = client.post(f"{API}/schedule/publish", json={}, headers=people["headers"])
+    assert response.status_code == 409
+    assert set(response.json) == SHAPE
+    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 0
+
+
+# --- validation ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("edit,field", [
+    ({"ends_at": f"{DAY_1}T15:00:00+02:00"}, "ends_at"),
+    ({"starts_at": "2027-04-02T15:30:00+02:00", "ends_at": "2027-04-02T16:00:00+02:00"},
+     "starts_at"),
+    ({"ends_at": "2027-03-31T00:30:00+02:00"}, "ends_at"),
+    ({"starts_at": f"{DAY_1}T15:30:00"}, "starts_at"),
+    ({"room_id": 999999}, "room_id"),
+    ({"speakers": [999999]}, "speakers"),
+    ({"moderators": ["x"]}, "moderators"),
+    ({"online_url": "javascript:alert(1)"}, "online_url"),
+    ({"status": "postponed"}, "status"),
+    ({"title": ""}, "title"),
+    ({"force": "yes"}, "force"),
+])
+def test_each_refusal_is_a_422_naming_the_field(client, people, key, edit, field):
+    response = client.patch(f"{API}/sessions/{key('keynotes')}", json=edit,
+                            headers=people["headers"])
+    assert response.status_code == 422, response.json
+    assert set(response.json) == SHAPE
+    assert field in response.json["errors"] or field in response.json["errors"].get("json", {})
+    assert db.session.scalar(select(func.count()).select_from(DraftEdit)) == 0
+
+
+def test_force_accepts_a_session_outside_the_days(client, people, key):
+    response = client.patch(f"{API}/sessions/{key('keynotes')}", headers=people["headers"],
+                            json={"starts_at": "2027-04-02T15:30:00+02:00",
+                                  "ends_at": "2027-04-02T16:00:00+02:00", "force": True})
+    assert response.status_code == 200, response.json
+    assert response.json["starts_at"] == "2027-04-02T15:30:00+02:00"
+
+
+def test_a_speaker_of_another_event_is_refused(client, people, key, app):
+    from companion.people.models import Attendee
+    from companion.schedule.models import Event
+    other = Event(slug="other", name="Other", starts_on=date(2027, 1, 1),
+                  ends_on=date(2027, 1, 1), timezone="Europe/Vienna")
+    db.session.add(other)
+    db.session.flush()
+    stranger = Attendee(event_id=other.id, email="x@example.org", name="X")
+    db.session.add(stranger)
+    db.session.commit()
+    response = client.patch(f"{API}/sessions/{key('keynotes')}", headers=people["headers"],
+                            json={"speakers": [stranger.id]})
+    assert response.status_code == 422
+    assert "speakers" in response.json["errors"]
+
+
+def test_a_room_in_use_cannot_be_deleted(client, people):
+    room_id = client.get(f"{API}/rooms").json[0]["id"]
+    response = client.delete(f"{API}/rooms/{room_id}", headers=people["headers"])
+    assert response.status_code == 409
+    assert set(response.json) == SHAPE
+
+
+# --- running late ---------------------------------------------------------------------
+
+def local_times(client, *keys_) -> list[tuple[str, str]]:
+    sessions = {s["id"]: s for s in client.get(f"{API}/sessions").json}
+    return [(sessions[k]["starts_at"][11:16], sessions[k]["ends_at"][11:16]) for k in keys_]
+
+
+def test_a_delay_moves_the_session_and_the_break_absorbs_it(client, people, key, pushed):
+    panel_2, coffee, panel_3 = key("panel-2"), key("coffee-break-2"), key("panel-3")
+    response = client.post(f"{API}/sessions/{panel_2}/delay", headers=people["headers"],
+                           json={"minutes": 20, "shift_following": True})
+    assert response.status_code == 201, response.json
+    assert response.json["version"] == 1
+    assert response.json["note"].startswith("Running late: Panel 2")
+    assert local_times(client, panel_2, coffee, panel_3) == [
+        ("09:20", "10:50"), ("10:50", "11:00"), ("11:00", "12:30")]
+    received = pushed()
+    title = db.session.get(Session, panel_2).title
+    assert received["bystander"]["body"] == f"{title} now starts at 09:20 · Neuer Saal"
+    assert "muter" in received  # Panel 2 is not the one they muted
+
+
+def test_a_long_delay_over_the_rest_of_the_day_is_one_release_one_push_each(
+        client, people, key, pushed):
+    ids = [key(k) for k in ("panel-3", "lunch", "panel-4", "closing")]
+    response = client.post(f"{API}/sessions/{ids[0]}/delay", headers=people["headers"],
+                           json={"minutes": 150, "shift_following": True})
+    assert response.status_code == 201, response.json
+    # lunch absorbs all it can (down to 5 minutes), the rest moves on by what is left
+    assert local_times(client, *ids) == [
+        ("13:30", "15:00"), ("15:00", "15:05"), ("15:05", "16:35"), ("16:35", "17:05")]
+    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 1
+    received = pushed()
+    assert set(received) == {"organiser", "follower", "speaker", "moderator",
+                             "bystander", "muter"}
+    assert received["bystander"]["body"] == "2 sessions changed"  # panels 3 and 4
+
+
+def test_a_delay_past_midnight_needs_force(client, people, key):
+    closing = key("closing")
+    refused = client.post(f"{API}/sessions/{closing}/delay", headers=people["headers"],
+                          json={"minutes": 480})
+    assert refused.status_code == 422
+    assert "minutes" in refused.json["errors"]
+    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 0
+    forced = client.post(f"{API}/sessions/{closing}/delay", headers=people["headers"],
+                         json={"minutes": 480, "force": True})
+    assert forced.status_code == 201
+
+
+def test_a_delay_keeps_a_pending_draft_edit_of_that_session(client, people, key):
+    panel_2 = key("panel-2")
+    client.patch(f"{API}/sessions/{panel_2}", json={"title": "Panel Two"},
+                 headers=people["headers"])
+    client.post(f"{API}/sessions/{panel_2}/delay", headers=people["headers"],
+                json={"minutes": 10})
+    draft = client.get(f"{API}/schedule/draft", headers=people["headers"]).json
+    assert [c["kind"] for c in draft["changes"][0]["changes"]] == ["retitled"]
+    publish(client, people)
+    assert local_times(client, panel_2) == [("09:10", "10:40")]
+
+
+# --- moving the whole event ----------------------------------------------------------
+
+def test_moving_the_event_by_days_and_online_is_one_release(client, people, key, pushed):
+    response = client.post(f"{API}/schedule/move", headers=people["headers"], json={
+        "days": -7, "online_url": "https://meet.example.org/alliance20"})
+    assert response.status_code == 201, response.json
+    assert len(response.json["changes"]) == 12
+    assert {tuple(c["kind"] for c in entry["changes"]) for entry in response.json["changes"]} \
+        == {("moved", "online_link_changed")}
+    event = client.get(API).json
+    assert (event["starts_on"], event["ends_on"]) == ("2027-03-22", "2027-03-23")
+    panel = client.get(f"{API}/sessions/{key('panel-1')}").json
+    # 22 March is still winter time: the same 16:30 local, now at +01:00
+    assert panel["starts_at"] == "2027-03-22T16:30:00+01:00"
+    assert panel["online_url"] == "https://meet.example.org/alliance20"
+    assert set(pushed()) == {"organiser", "follower", "speaker", "moderator",
+                             "bystander", "muter"}
+    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 1
+
+
+# --- rooms -----------------------------------------------------------------------------
+
+def test_rooms_carry_the_sourced_facilities_and_organisers_fill_in_the_rest(
+        client, people, runner):
+    (room,) = client.get(f"{API}/rooms").json
+    assert room["address"] == "Heldenplatz, 1014 Vienna"
+    assert [f["kind"] for f in room["facilities"]] == ["entrance", "cafeteria"]
+    assert "far left wing of the Neue Burg" in room["facilities"][0]["where"]
+    assert room["interpretation"] is None and room["capacity"] is None
+    facilities = room["facilities"] + [
+        {"kind": "cloakroom", "name": "Cloakroom", "where": "By the entrance"}]
+    interpretation = {"channels": ["1", "2", "3", "4", "5", "6"],
+                      "languages": ["en", "fr", "de", "it", "ru", "es"]}
+    patched = client.patch(f"{API}/rooms/{room['id']}", headers=people["headers"],
+                           json={"facilities": facilities, "interpretation": interpretation})
+    assert patched.status_code == 200, patched.json
+    bad = client.patch(f"{API}/rooms/{room['id']}", headers=people["headers"],
+                       json={"facilities": [{"kind": "spa", "name": "Spa"}]})
+    assert bad.status_code == 422 and "facilities" in bad.json["errors"]["json"]
+    released = publish(client, people)
+    assert kinds_of(released["changes"]) == {("room", "Neuer Saal"): ["room_changed"]}
+    assert released["notified"] == 0
+    assert runner.invoke(args=["seed", "--shift-to", SHIFT_TO]).exit_code == 0
+    (room,) = client.get(f"{API}/rooms").json
+    assert room["facilities"] == facilities and room["interpretation"] == interpretation
+
+
+# --- the audit log ----------------------------------------------------------------------
+
+def test_every_organiser_action_is_audited(client, people, key):
+    h = people["headers"]
+    client.patch(f"{API}/sessions/{key('panel-1')}", json={"title": "Panel One"}, headers=h)
+    publish(client, people, note="Retitle")
+    client.post(f"{API}/sessions/{key('panel-2')}/delay", json={"minutes": 5}, headers=h)
+
+    entries = client.get(f"{API}/audit", headers=h)
+    assert entries.status_code == 200
+    assert [e["action"] for e in entries.json] == [
+        "session.delay", "schedule.publish", "session.update"]
+    update = entries.json[-1]
+    assert update["actor"] == {"id": people["organiser"].id, "name": "Olga Organiser"}
+    assert update["before"]["title"].startswith("Panel 1") and update["after"]["title"] == (
+        "Panel One")
+    assert entries.json[1]["recipients"] == 5  # not who muted Panel 1 or changes
+    assert entries.json[1]["after"]["note"] == "Retitle"
+    filtered = client.get(f"{API}/audit?action=schedule.publish&page_size=1", headers=h)
+    assert [e["action"] for e in filtered.json] == ["schedule.publish"]
+    assert '"total": 1' in filtered.headers["X-Pagination"]
+    assert client.get(f"{API}/audit?since=2020-01-01T00:00:00", headers=h).status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 3
