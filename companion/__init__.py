@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     schedule.init_app(app, api)
     people.init_app(app, api)
+    organising.init_app(app, api)
     notifications.init_app(app, api)
     api.register_blueprint(audit_views.blp)  # GET /events/{event}/audit
     cli.init_app(app)

@@ -56,6 +56,9 @@ class Config:
         "LOGIN_FAILURE_LIMIT_PER_ADDRESS", "100 per hour"
     )
 
+    # Pings a moderator (or organiser) may send to one session's speakers.
+    PING_RATE_LIMIT = os.environ.get("PING_RATE_LIMIT", "6 per minute")
+
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "720"))
 
     PUSH_BACKEND = os.environ.get("PUSH_BACKEND", "")

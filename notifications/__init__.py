@@ -4,7 +4,10 @@ from . import cli, models  # noqa: F401  (models registers the tables)
 
 
 def init_app(app, api):
-    from . import releases, views  # noqa: F401  (releases receives schedule_released)
+    from companion.organising import delivery
+
+    from . import broadcasts, releases, views  # noqa: F401  (releases receives schedule_released)
 
     api.register_blueprint(views.blp)
+    delivery.provide(app, broadcasts)  # the push side of announcements and pings
     cli.init_app(app)

@@ -187,7 +187,9 @@ class Dispatcher:
             push.device_id for push, result in results if result.outcome in (SENT, REJECTED)
         ]
         errors = [result.error for _, result in results if result.outcome != SENT]
+        pruned = sum(1 for _, result in results if result.outcome == GONE)
         change = {"message_id": message.id, "status": "sent", "delivered_to": done,
+                  "pruned": pruned,
                   "next_attempt_at": message.next_attempt_at, "locked_until": None,
                   "sent_at": None, "last_error": errors[-1] if errors else message.last_error}
         retry = [result for _, result in results if result.outcome == RETRY]

@@ -182,6 +182,15 @@ def ping_texts(reader: Reader, values: dict) -> Texts:
     return Texts(values["title"], body)
 
 
+def ping_ack_texts(reader: Reader, values: dict) -> Texts:
+    """To the ping's sender: a speaker saw it. Who, only in the inbox."""
+    return Texts(reader.gettext("Ping acknowledged"),
+                 reader.gettext("%(title)s: a speaker has seen your ping.",
+                                title=values["title"]),
+                 reader.gettext("%(name)s has seen your ping about %(title)s.",
+                                name=values["name"], title=values["title"]))
+
+
 # --- networking ------------------------------------------------------------------
 
 def contact_request_texts(reader: Reader, values: dict) -> Texts:
@@ -220,6 +229,10 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
          examples=tuple({"title": "Panel 3", "session_id": 7, "template": template}
                         for template in PING_TEMPLATES)
          + ({"title": "Panel 3", "session_id": 7, "message": "Mic 2 is yours"},)),
+    # The sender asked for it: never muted; of no use once the session is long over.
+    Kind("ping_ack", None, ping_ack_texts, ttl=timedelta(minutes=30), priority="high",
+         personal=("name",),
+         examples=({"title": "Panel 3", "session_id": 7, "name": "Ada Lovelace"},)),
     Kind("contact_request", "networking", contact_request_texts, ttl=timedelta(days=7),
          personal=("name",), examples=({"name": "Ada Lovelace"},)),
     Kind("contact_accepted", "networking", contact_accepted_texts, ttl=timedelta(days=7),

@@ -27,6 +27,9 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)
+    # What it is part of, when that is one thing sent to many (announcement:<id>,
+    # ping:<id>): the key's prefix, indexed to count a broadcast's messages by status.
+    origin: Mapped[str | None] = mapped_column(String(255), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     attendee_id: Mapped[int] = mapped_column(
         ForeignKey("attendees.id", ondelete="CASCADE"), index=True
@@ -59,6 +62,8 @@ class OutboxMessage(db.Model):
     # Devices that already have it, so that a retry only goes to the others.
     delivered_to: Mapped[list] = mapped_column(JSON, default=list)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Devices FCM no longer knew while sending it (forgotten since): its tokens pruned.
+    tokens_pruned: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

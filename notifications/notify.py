@@ -62,7 +62,8 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
       or a function of the recipient.
     - ``key`` names the logical message: writing the same key again refreshes a message
       that has not gone out and changes nothing otherwise. A string is a prefix (the
-      recipient's id is added); a function gives each recipient's whole key.
+      recipient's id is added, and the prefix is the messages' ``origin``, which
+      counts them by status); a function gives each recipient's whole key.
     - ``due_at`` (default now), a datetime or a function of the recipient;
       ``expires_at`` (default: due plus the kind's time to live, else never): it is never
       sent at or after then.
@@ -80,6 +81,7 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
     now = utcnow()
     rendered: dict[tuple[str, int], kinds.Texts] = {}  # by language, for shared values
     rows, notified = [], Notified()
+    origin = key if isinstance(key, str) else None
     for attendee in recipients:
         if attendee.id not in always and not wants(attendee, spec):
             notified.muted += 1
@@ -98,7 +100,7 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
         )
         message_key = key(attendee) if callable(key) else f"{key}:{attendee.id}"
         rows.append({
-            "key": message_key, "kind": kind, "attendee_id": attendee.id,
+            "key": message_key, "origin": origin, "kind": kind, "attendee_id": attendee.id,
             "session_id": session_id, "title": texts.title, "body": texts.body,
             "inbox_body": texts.inbox_body, "text_values": texts_values,
             "data": {"type": kind, **(data or {})},

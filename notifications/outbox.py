@@ -47,7 +47,10 @@ OPEN_INBOX = INBOX.insert().from_select(
            bindparam("now", type_=UTCDateTime()))
     .where(OUTBOX.c.id.in_(IDS), ~exists().where(INBOX.c.outbox_id == OUTBOX.c.id)),
 ).returning(INBOX.c.outbox_id, INBOX.c.id)
-SETTLE = OUTBOX.update().where(OUTBOX.c.id == bindparam("message_id"))
+SETTLE = (
+    OUTBOX.update().where(OUTBOX.c.id == bindparam("message_id"))
+    .values(tokens_pruned=OUTBOX.c.tokens_pruned + bindparam("pruned"))
+)
 SENT = (
     OUTBOX.update().where(OUTBOX.c.id.in_(IDS))
     .values(status="sent", sent_at=bindparam("now"), locked_until=None)

@@ -28,6 +28,10 @@ BUILT = [
     "GET /events/{event}/schedule/draft", "POST /events/{event}/schedule/publish",
     "POST /events/{event}/sessions/{id}/delay", "GET /events/{event}/schedule/versions",
     "GET /events/{event}/schedule/changes", "GET /events/{event}/audit",
+    "POST /events/{event}/announcements", "GET /events/{event}/announcements",
+    # (and PATCH, DELETE of one: the contract says so in words, without a path)
+    "GET /events/{event}/announcements/{id}",
+    "POST /sessions/{id}/pings", "GET /sessions/{id}/pings", "POST /me/pings/{id}/ack",
 ]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

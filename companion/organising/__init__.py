@@ -1,3 +1,9 @@
-"""What organisers and moderators do to an event: the audit log of their actions."""
+"""What organisers and moderators do to an event: announcements, pings, the audit log."""
 
-from . import audit  # noqa: F401  (registers the table)
+from . import audit, models  # noqa: F401  (registers the tables)
+
+
+def init_app(app, api):
+    from . import views
+
+    api.register_blueprint(views.blp)

@@ -1,0 +1,82 @@
+"""Who an announcement reaches: ``"all"``, or everyone matching every part given of
+``roles``, ``sessions``, ``languages`` and ``in_room_at``.
+
+- ``roles``: attendees holding any of these roles (attendee, speaker, moderator,
+  organiser);
+- ``sessions``: attendees who have any of these sessions on their agenda: its
+  followers, its speakers and moderators, and, for the sessions on everyone's agenda
+  (the event's ``reminder_kinds``), everyone who did not unfollow it. The same people
+  its changes and reminders reach (``people.agenda.session_audience``);
+- ``languages``: attendees whose language is one of these;
+- ``in_room_at``: attendees whose own agenda (``personal_schedules``) has a session
+  running at that instant (started, not yet ended, not cancelled).
+
+A handful of queries for any audience: the candidates, then the agendas once.
+"""
+
+from datetime import datetime
+
+from flask_smorest import abort
+from sqlalchemy import select
+
+from ..db import rows_in
+from ..extensions import db
+from ..people.agenda import personal_schedules, session_audience
+from ..people.models import Attendee, Device
+from ..schedule.models import Event, Session
+
+ANNOUNCEMENTS = "announcements"  # the /me ``notify`` switch that mutes them
+
+
+def members(event: Event, audience: dict | str) -> list[Attendee]:
+    """The attendees of the event in the audience, by id."""
+    statement = select(Attendee).where(Attendee.event_id == event.id).order_by(Attendee.id)
+    if audience == "all":
+        return list(db.session.scalars(statement))
+    if audience.get("languages"):
+        statement = statement.where(Attendee.language.in_(audience["languages"]))
+    if audience.get("sessions"):
+        wanted = set()
+        for session in event_sessions(event, audience["sessions"]):
+            wanted |= {attendee.id for attendee in session_audience(session)}
+        candidates = [a for (a,) in rows_in(statement, Attendee.id, sorted(wanted))]
+    else:
+        candidates = list(db.session.scalars(statement))
+    if audience.get("roles"):
+        roles = set(audience["roles"])
+        candidates = [a for a in candidates if roles & set(a.roles or [])]
+    if audience.get("in_room_at") is not None:
+        moment = audience["in_room_at"]
+        if isinstance(moment, str):
+            moment = datetime.fromisoformat(moment)
+        schedules = personal_schedules(candidates)
+        candidates = [a for a in candidates if any(
+            item.session.status != "cancelled"
+            and item.session.starts_at <= moment < item.session.ends_at
+            for item in schedules[a.id]
+        )]
+    return candidates
+
+
+def event_sessions(event: Event, ids: list[int]) -> list[Session]:
+    """The sessions of the event with these ids; any other id is a 422."""
+    found = list(db.session.scalars(
+        select(Session).where(Session.event_id == event.id, Session.id.in_(ids))
+    ))
+    unknown = sorted(set(ids) - {session.id for session in found})
+    if unknown:
+        abort(422, message="The audience names sessions this event does not have.",
+              errors={"audience": {"sessions": [f"No session {i} in this event."
+                                                for i in unknown]}})
+    return found
+
+
+def wants_announcements(attendee: Attendee) -> bool:
+    return (attendee.notify or {}).get(ANNOUNCEMENTS, True) is not False
+
+
+def with_device(attendees: list[Attendee]) -> int:
+    """How many of them have at least one phone registered."""
+    ids = sorted(attendee.id for attendee in attendees)
+    owners = select(Device.attendee_id).distinct()
+    return sum(1 for _ in rows_in(owners, Device.attendee_id, ids))
