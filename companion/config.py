@@ -59,6 +59,13 @@ class Config:
     # Pings a moderator (or organiser) may send to one session's speakers.
     PING_RATE_LIMIT = os.environ.get("PING_RATE_LIMIT", "6 per minute")
 
+    # The console's session cookie (companion/console): HttpOnly, SameSite=Strict, and
+    # Secure on every HTTPS request; set this to mark it Secure on plain HTTP too.
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
+    # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none
+    # believed). Behind one TLS proxy, 1: the app then knows the request was HTTPS.
+    PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "720"))
 
     PUSH_BACKEND = os.environ.get("PUSH_BACKEND", "")
