@@ -93,8 +93,9 @@ def gate():
     if signed_in() is None:
         if request.headers.get("HX-Request"):
             return "", 401, {"HX-Redirect": url_for("console.sign_in")}
-        return redirect(url_for("console.sign_in", next=request.full_path
-                                if request.method == "GET" else None))
+        target = request.full_path if request.query_string else request.path
+        return redirect(url_for("console.sign_in",
+                                next=target if request.method == "GET" else None))
     if not any(me().has_role(role) for role in CONSOLE_ROLES):
         return page("forbidden.html", 403, title="Not for you")
     return None
