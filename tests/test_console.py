@@ -117,6 +117,15 @@ def test_a_wrong_code_is_refused_and_a_sign_out_ends_the_session(client, cast):
     assert client.get("/console/agenda").status_code == 302  # back to sign-in
 
 
+def test_failed_sign_ins_are_limited_as_the_apis_are(make_app, cast):
+    client = make_app(LOGIN_FAILURE_LIMIT="2 per minute").test_client()
+    for _ in range(2):
+        assert sign_in(client, cast["organiser"], code="AAAA-BBBB-CCCC").status_code == 401
+    response = sign_in(client, cast["organiser"])  # even the right code, for a while
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.text
+
+
 def test_signing_out_everywhere_ends_the_console_session(client, cast):
     from companion import auth
     sign_in(client, cast["organiser"])
@@ -296,13 +305,22 @@ def test_running_late_previews_without_keeping_anything_then_releases(organiser,
     for model in (ScheduleVersion, AuditEntry, OutboxMessage):
         assert db.session.scalar(select(func.count()).select_from(model)) == 0, model
     token = CSRF.search(page).group(1)
-    response = organiser.post(url, data={"csrf_token": token, "minutes": "10",
-                                         "shift_following": "1"})
+    expected = re.search(r'name="starts_at" value="([^"]+)"', page).group(1)
+    confirm = {"csrf_token": token, "minutes": "10", "shift_following": "1",
+               "starts_at": expected}
+    response = organiser.post(url, data=confirm)
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Session, panel_3).starts_at == datetime.fromisoformat(
         "2020-03-31T09:10:00+00:00")
     assert db.session.scalars(select(AuditEntry.action)).all() == ["session.delay"]
+    # the same confirmation again (a double click) does not make it 20 minutes
+    response = organiser.post(url, data=confirm, follow_redirects=True)
+    assert "has moved since the preview" in response.text
+    db.session.expire_all()
+    assert db.session.get(Session, panel_3).starts_at == datetime.fromisoformat(
+        "2020-03-31T09:10:00+00:00")
+    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 1
 
 
 # --- announcements ---------------------------------------------------------------------
@@ -411,3 +429,39 @@ def test_room_details_and_facilities_are_edited_in_the_draft(organiser, cast):
         {"kind": "entrance", "name": "Main entrance", "where": "Heldenplatz"},
         {"kind": "wifi", "name": "Wi-Fi", "where": None}]
     assert '<span class="badge">changed</span>' in organiser.get("/console/rooms").text
+
+
+# --- no input reaches a 500 -----------------------------------------------------------------
+
+BAD_VALUES = ("\x00", "9" * 5000, "²", "0001-01-01T00:00", "9999-12-31T23:59", "-1",
+              "x" * 100_000, "2020-03-31T25:00")
+
+
+def test_no_form_input_reaches_a_500(organiser, cast):
+    panel_3 = session_id("panel-3")
+    room = db.session.scalar(select(Room.id))
+    token = csrf_token(organiser, "/console/agenda")
+    forms = {
+        f"/console/sessions/{panel_3}": ("title", "starts_at", "ends_at", "room_id",
+                                         "speakers", "moderators", "online_url"),
+        f"/console/sessions/{panel_3}/late": ("minutes", "starts_at"),
+        "/console/release": ("version", "note"),
+        "/console/announcements": ("title", "body", "roles", "languages", "sessions",
+                                   "send_at", "priority", "texts.fr.title"),
+        "/console/announcements/count": ("sessions", "send_at", "roles"),
+        f"/console/rooms/{room}": ("name", "capacity", "facility_rows", "facilities.0.kind",
+                                   "interpretation.languages", "map_url"),
+        f"/console/sessions/{panel_3}/pings": ("template", "message"),
+    }
+    base = {"csrf_token": token, "audience": "chosen", "when": "at", "confirmed": "1",
+            "title": "T", "body": "B", "starts_at": "2020-03-31T11:00",
+            "ends_at": "2020-03-31T12:30", "name": "Neuer Saal", "facility_rows": "1"}
+    for url, names in forms.items():
+        for name in names:
+            for value in BAD_VALUES:
+                response = organiser.post(url, data={**base, name: value})
+                assert response.status_code < 500, (url, name, value[:20])
+    for value in BAD_VALUES:
+        for name in ("action", "actor_id", "subject", "since", "until"):
+            response = organiser.get("/console/audit", query_string={name: value})
+            assert response.status_code < 500, (name, value[:20])

@@ -128,6 +128,16 @@ def check(page, name: str) -> None:
     assert bad == [], f"{name}: {bad}"
 
 
+def press(page, target, key: str = "Enter", limit: int = 60) -> None:
+    """Reach ``target`` with the Tab key alone, then press ``key``: no mouse needed."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            page.keyboard.press(key)
+            return
+    raise AssertionError(f"Tab never reached {target}")
+
+
 def sign_in(page, url: str, who) -> None:
     page.goto(f"{url}/console/")
     expect(page).to_have_url(re.compile(r"/console/sign-in"))
@@ -191,7 +201,7 @@ def test_organiser_and_moderator_click_through_the_console(
     page.get_by_label("Note for this release").fill("Panel 3 starts half an hour later")
     page.get_by_role("button", name="Release…").click()
     check(page, "release-confirm")
-    page.get_by_role("button", name="Confirm release of version 1").click()
+    press(page, page.get_by_role("button", name="Confirm release of version 1"))
     expect(page.locator(".flash")).to_contain_text("Released version 1")
 
     # the follower's push arrives at the fake FCM
@@ -237,7 +247,7 @@ def test_organiser_and_moderator_click_through_the_console(
     expect(page).to_have_url(re.compile(r"/console/moderate$"))
     card = page.locator(f"#session-{cast['panel_3']}")
     expect(card).to_contain_text("Sam Speaker")
-    card.get_by_role("button", name="Please come to the stage").click()
+    press(page, card.get_by_role("button", name="Please come to the stage"))
     expect(card.locator(".pings")).to_contain_text("Please come to the stage")
     assert list(pushed()) == ["fid-speaker"]
     ping = db.session.scalar(select(Ping.id))

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
+YEARS = (1970, 2200)  # beyond these, arithmetic on times could overflow
 
 
 class Refused(Exception):
@@ -75,15 +76,17 @@ def local_value(value: datetime | str | None, zone: str) -> str:
 def from_local(text: str, zone: str) -> str:
     """A datetime-local value, read in the event's zone, as ISO 8601 with its offset."""
     try:
-        naive = datetime.strptime(text.strip(), LOCAL_FORMAT)
+        naive = datetime.strptime(text.strip()[:40], LOCAL_FORMAT)
     except ValueError:
         raise ValueError("Give a date and time, e.g. 2020-03-30T16:30.") from None
+    if not YEARS[0] <= naive.year <= YEARS[1]:
+        raise ValueError(f"Give a year from {YEARS[0]} to {YEARS[1]}.")
     return naive.replace(tzinfo=ZoneInfo(zone)).isoformat()
 
 
 def ids(form: MultiDict, name: str, errors: dict) -> list[int]:
     values = []
-    for raw in form.getlist(name):
+    for raw in form.getlist(name)[:100]:
         if raw.strip():
             try:
                 values.append(int(raw))
@@ -95,3 +98,9 @@ def ids(form: MultiDict, name: str, errors: dict) -> list[int]:
 def text_or_none(form: MultiDict, name: str) -> str | None:
     value = form.get(name, "").strip()
     return value or None
+
+
+def number(text: str) -> int | None:
+    """A whole number typed in a form (bounded: a 5000-digit one is not one), else None."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None

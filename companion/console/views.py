@@ -43,7 +43,16 @@ from ..schedule.schemas import (
     SessionPatchSchema,
 )
 from . import csrf
-from .forms import Refused, attempt, from_local, ids, load, local_value, text_or_none
+from .forms import (
+    Refused,
+    attempt,
+    from_local,
+    ids,
+    load,
+    local_value,
+    number,
+    text_or_none,
+)
 
 blp = Blueprint("console", __name__, url_prefix="/console",
                 template_folder="templates", static_folder="static")
@@ -88,6 +97,9 @@ def gate():
         g.pop(name, None)
     if request.method not in SAFE:
         csrf.protect()  # CSRFError (400) without a valid token
+        if any("\x00" in key + "".join(values) for key, values in request.form.lists()):
+            return page("refused.html", 422, title="Not accepted",
+                        message="NUL characters are not accepted.")
     if request.endpoint in PUBLIC:
         return None
     if signed_in() is None:
@@ -115,6 +127,11 @@ def organisers_only(view):
 def csrf_refused(error):
     return page("refused.html", 400, title="Form refused",
                 message=f"{error.description} Reload the page and try again.")
+
+
+@blp.errorhandler(429)
+def too_many(error):
+    return page("refused.html", 429, title="Too many attempts", message=error.description)
 
 
 @blp.app_template_filter("local")
@@ -237,8 +254,10 @@ def edit_session(session_id):
            "status": "cancelled" if form.get("cancelled") else "scheduled",
            "speakers": ids(form, "speakers", errors),
            "moderators": ids(form, "moderators", errors)}
-    room = form.get("room_id", "")
-    raw["room_id"] = int(room) if room.isdigit() else None
+    room = form.get("room_id", "").strip()
+    raw["room_id"] = number(room)
+    if room and raw["room_id"] is None:
+        errors["room_id"] = ["Choose a room of the list."]
     for name in ("starts_at", "ends_at"):
         try:
             raw[name] = from_local(form.get(name, ""), event.timezone)
@@ -296,6 +315,11 @@ def running_late(session_id):
     minutes = int(minutes) if minutes in {str(m) for m in LATE_CHOICES} else None
     shift = bool(source.get("shift_following"))
     if request.method == "POST" and minutes is not None:
+        if request.form.get("starts_at") != releases.iso(session_obj.starts_at):
+            flash("This session has moved since the preview: nothing was changed. "
+                  "Look at what would move again.")
+            return redirect(url_for("console.running_late", session_id=session_id,
+                                    minutes=minutes, shift_following=shift or None))
         try:
             values = load(DelaySchema(), {"minutes": minutes, "shift_following": shift})
             version = attempt(releases.delay, event, me(), session_obj, values["minutes"],
@@ -310,7 +334,7 @@ def running_late(session_id):
     title, starts = session_obj.title, session_obj.starts_at
     preview = delay_preview(session_obj, minutes, shift) if minutes else None
     return page("late.html", title=f"Running late: {title}", id=session_id,
-                session_title=title, starts_at=starts, minutes=minutes, shift=shift,
+                session_title=title, starts_at=starts, expected=releases.iso(starts), minutes=minutes, shift=shift,
                 choices=LATE_CHOICES, preview=preview)
 
 
@@ -556,22 +580,17 @@ def room_input(form) -> tuple[dict, dict]:
     raw: dict = {name: text_or_none(form, name) for name in ROOM_TEXTS}
     raw["name"] = form.get("name", "").strip()
     capacity = form.get("capacity", "").strip()
-    if capacity:
-        try:
-            raw["capacity"] = int(capacity)
-        except ValueError:
-            errors["capacity"] = ["Give a whole number."]
-    else:
-        raw["capacity"] = None
+    raw["capacity"] = number(capacity)
+    if capacity and raw["capacity"] is None:
+        errors["capacity"] = ["Give a whole number."]
     channels = [c.strip() for c in form.get("interpretation.channels", "").split(",")
                 if c.strip()]
     languages = [c.strip() for c in form.get("interpretation.languages", "").split(",")
                  if c.strip()]
     raw["interpretation"] = ({"channels": channels, "languages": languages}
                              if channels or languages else None)
-    count = form.get("facility_rows", "")
     rows = []
-    for row in range(min(int(count), 60) if count.isdigit() else 0):
+    for row in range(min(number(form.get("facility_rows", "")) or 0, 60)):
         rows.append({"kind": form.get(f"facilities.{row}.kind", ""),
                      "name": form.get(f"facilities.{row}.name", "").strip(),
                      "where": form.get(f"facilities.{row}.where", "").strip() or None})
