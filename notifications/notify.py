@@ -9,12 +9,12 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, or_
+from sqlalchemy import JSON, Integer, String, Text, case, cast, literal, or_, select
 
-from companion.db import dialect_insert
+from companion.db import ID_CHUNK, dialect_insert
 from companion.extensions import db
 from companion.people.models import Attendee
-from companion.timeutil import utcnow
+from companion.timeutil import UTCDateTime, utcnow
 
 from . import kinds
 from .models import OutboxMessage
@@ -62,8 +62,9 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
       or a function of the recipient.
     - ``key`` names the logical message: writing the same key again refreshes a message
       that has not gone out and changes nothing otherwise. A string is a prefix (the
-      recipient's id is added, and the prefix is the messages' ``origin``, which
-      counts them by status); a function gives each recipient's whole key.
+      recipient's id is added), or a pattern with ``{attendee_id}`` where the id goes;
+      a string is also the messages' ``origin``, which counts them by status (a
+      broadcast's figures); a function gives each recipient's whole key.
     - ``due_at`` (default now), a datetime or a function of the recipient;
       ``expires_at`` (default: due plus the kind's time to live, else never): it is never
       sent at or after then.
@@ -72,13 +73,19 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
     - ``priority``: the kind's unless given (kinds.PRIORITIES).
 
     Recipients who switched the kind's category off get nothing, not even an inbox entry:
-    they are counted in ``muted``. A handful of statements for any number of recipients.
+    they are counted in ``muted``. A handful of statements for any number of recipients:
+    when values, key and due time are the same for all (not functions), the texts are
+    rendered once per language and the database writes the rows itself, one
+    ``INSERT ... SELECT`` from the attendees per language (`write_shared`).
     """
     spec = kinds.get(kind)
     priority = priority or spec.priority
     if priority not in kinds.PRIORITIES:
         raise ValueError(f"priority must be one of {kinds.PRIORITIES}, not {priority!r}")
     now = utcnow()
+    if not any(callable(value) for value in (values, key, due_at)):
+        return write_shared(kind, spec, recipients, values, key, due_at or now, expires_at,
+                            session_id, data, always, priority, now)
     rendered: dict[tuple[str, int], kinds.Texts] = {}  # by language, for shared values
     rows, notified = [], Notified()
     origin = key if isinstance(key, str) else None
@@ -98,7 +105,7 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
         expires = expires_at if expires_at is not None else (
             due + spec.ttl if spec.ttl is not None else None
         )
-        message_key = key(attendee) if callable(key) else f"{key}:{attendee.id}"
+        message_key = key(attendee) if callable(key) else key_of(key, attendee.id)
         rows.append({
             "key": message_key, "origin": origin, "kind": kind, "attendee_id": attendee.id,
             "session_id": session_id, "title": texts.title, "body": texts.body,
@@ -115,14 +122,82 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
     return notified
 
 
-def upsert_statement():
+ID = "{attendee_id}"
+# Columns written by write_shared, in the order of its SELECT.
+SHARED_COLUMNS = ("key", "attendee_id", "origin", "kind", "session_id", "title", "body", "inbox_body",
+                  "text_values", "data", "collapse_key", "priority", "status", "attempts",
+                  "delivered_to", "due_at", "next_attempt_at", "expires_at", "created_at")
+
+
+def key_parts(key: str) -> tuple[str, str]:
+    """What comes before and after the attendee's id in the keys of a string ``key``."""
+    if ID in key:
+        before, _, after = key.partition(ID)
+        return before, after
+    return f"{key}:", ""
+
+
+def key_of(key: str, attendee_id: int) -> str:
+    before, after = key_parts(key)
+    return f"{before}{attendee_id}{after}"
+
+
+def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], values: dict,
+                 key: str, due: datetime, expires_at: datetime | None,
+                 session_id: int | None, data: dict | None, always: Collection[int],
+                 priority: str, now: datetime) -> Notified:
+    """`notify` when every recipient gets the same values, key pattern and due time:
+    the texts are rendered once per language and each language's rows are made by the
+    database from the attendees table (``INSERT ... SELECT``, upserted like `write`),
+    rather than bound one by one."""
+    notified = Notified()
+    by_language: dict[str, list[int]] = {}
+    for attendee in recipients:
+        if attendee.id not in always and not wants(attendee, spec):
+            notified.muted += 1
+            continue
+        by_language.setdefault(attendee.language, []).append(attendee.id)
+        notified.keys.append(key_of(key, attendee.id))
+    expires = expires_at if expires_at is not None else (
+        due + spec.ttl if spec.ttl is not None else None)
+    before, after = key_parts(key)
+    people = Attendee.__table__
+    message_key = literal(before, String) + cast(people.c.id, String)
+    if after:
+        message_key = message_key + literal(after, String)
+    for language, ids in by_language.items():
+        texts = spec.texts(kinds.Reader(language), values)
+        shared = {
+            "origin": (key, String), "kind": kind, "session_id": (session_id, Integer), "title": texts.title,
+            "body": texts.body, "inbox_body": (texts.inbox_body, Text),
+            "text_values": (values, JSON), "data": ({"type": kind, **(data or {})}, JSON),
+            "collapse_key": (spec.collapse_key(values), String), "priority": priority,
+            "status": "pending", "attempts": (0, Integer), "delivered_to": ([], JSON),
+            "due_at": (due, UTCDateTime()), "next_attempt_at": (due, UTCDateTime()),
+            "expires_at": (expires, UTCDateTime()), "created_at": (now, UTCDateTime()),
+        }
+        columns = [message_key, people.c.id]
+        for name in SHARED_COLUMNS[2:]:
+            value, type_ = shared[name] if isinstance(shared[name], tuple) else (
+                shared[name], String)
+            columns.append(literal(value, type_))
+        for start in range(0, len(ids), ID_CHUNK):
+            chosen = select(*columns).where(people.c.id.in_(ids[start:start + ID_CHUNK]))
+            db.session.execute(
+                upsert_statement(dialect_insert(OUTBOX).from_select(SHARED_COLUMNS, chosen)))
+    notified.queued = len(notified.keys)
+    return notified
+
+
+def upsert_statement(statement=None):
     """Insert a message, or refresh the one of the same key while it has not gone out.
 
     A refreshed message keeps its due time once it has been tried (its retry time
     stands), and a cancelled one that is wanted again is pending again. Core, on the
-    table, executed once with every row: the database gets one executemany.
+    table, executed once with every row: the database gets one executemany (or, given
+    an ``INSERT ... SELECT``, the database makes the rows).
     """
-    statement = dialect_insert(OUTBOX)
+    statement = dialect_insert(OUTBOX) if statement is None else statement
     new = statement.excluded
     untried = OUTBOX.c.attempts == 0
     return statement.on_conflict_do_update(

@@ -13,6 +13,7 @@ from companion.extensions import db
 from companion.organising.audit import AuditEntry
 from companion.schedule import operations as schedule_ops
 from companion.schedule.models import DraftEdit, ScheduleVersion, Session, SessionPerson
+from notifications import reminders
 from notifications.models import InboxNotification, OutboxMessage
 
 # A Monday the day after the spring change to summer time, as 30 March 2020 was.
@@ -316,6 +317,36 @@ def test_reminders_follow_moves_cancellations_additions_and_removals(
     assert pending_reminders(panel_2) == []
     assert pending_reminders(panel_3) == []
     assert pending_reminders(added["id"]) == ["2027-03-30T14:50:00+00:00"] * (len(people) - 1)
+
+    # what the release planned is what planning each session afresh finds
+    planned = all_pending()
+    for session_id in (panel_1, panel_2, added["id"]):
+        again = reminders.sync_session(db.session.get(Session, session_id))
+        assert again.cancelled == 0
+    db.session.commit()
+    assert all_pending() == planned
+
+
+def test_a_speaker_is_reminded_30_minutes_ahead_of_a_new_session(client, people, key):
+    added = client.post(f"{API}/sessions", headers=people["headers"], json={
+        "kind": "side_event", "title": "Side event", "starts_at": f"{DAY_2}T17:00:00+02:00",
+        "ends_at": f"{DAY_2}T18:00:00+02:00", "speakers": [people["bystander"].id]}).json
+    publish(client, people)
+    assert pending_reminders(added["id"]) == ["2027-03-30T14:30:00+00:00"]
+    people["bystander"].notify = {**people["bystander"].notify, "reminders": False}
+    db.session.commit()
+    client.patch(f"{API}/sessions/{added['id']}", json={"title": "Side event (moved)",
+                 "starts_at": f"{DAY_2}T17:30:00+02:00", "ends_at": f"{DAY_2}T18:30:00+02:00"},
+                 headers=people["headers"])
+    publish(client, people)
+    assert pending_reminders(added["id"]) == []
+
+
+def all_pending() -> set[tuple[str, str]]:
+    db.session.expire_all()
+    return {(key_, due.isoformat()) for key_, due in db.session.execute(
+        select(OutboxMessage.key, OutboxMessage.due_at).where(
+            OutboxMessage.kind == "reminder", OutboxMessage.status == "pending"))}
 
 
 # --- public reads change only with a release ----------------------------------------

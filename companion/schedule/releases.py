@@ -403,6 +403,9 @@ class Affected:
     # By session id: what a push says of it ({"change", "title", "starts_at",
     # "timezone", "room", "session_id"}), the change that matters most first.
     summaries: dict[int, dict] = field(default_factory=dict)
+    # By session id (those still on after the release, not cancelled): who has it on
+    # their agenda afterwards, and whether as its speaker or moderator (for reminders).
+    agendas: dict[int, dict[int, bool]] = field(default_factory=dict)
 
     def add(self, attendee_id: int, session_id: int) -> None:
         listed = self.sessions.setdefault(attendee_id, [])
@@ -453,9 +456,17 @@ def affected(event: Event, the_plan: Plan) -> Affected:
         result.always |= own
         for attendee_id in sorted(audience):
             result.add(attendee_id, session_id)
-    names = {room_id: state.get("name") for room_id, state in draft_rooms(event).items()}
-    names.update({room_id: room.name for room_id, room in live_rooms(event).items()
-                  if room_id not in names})
+        if after is not None and after["status"] != "cancelled":
+            roles = set(after.get("speakers") or []) | set(after.get("moderators") or [])
+            agenda = {attendee_id: False for attendee_id in following.get(session_id, ())}
+            if after["kind"] in defaults:
+                agenda.update((attendee_id, False) for attendee_id in everyone or ()
+                              if attendee_id not in muted.get(session_id, ()))
+            agenda.update((attendee_id, True) for attendee_id in roles)
+            result.agendas[session_id] = agenda
+    names = {room_id: room.name for room_id, room in live_rooms(event).items()}
+    names.update({room_id: state["name"] for room_id, state in the_plan.rooms.items()
+                  if state is not None})
     for entry in the_plan.changes:
         session_id = entry["session_id"]
         if not session_id:

@@ -1,0 +1,204 @@
+"""Releasing a schedule change to a crowd: the publish request, the fan-out, a delay.
+
+    python bench/releases.py [--attendees 5000] [--rounds 5] [--database-url URL]
+
+Seeds the conference shifted into the future (as ``seed --shift-to``) with that many
+attendees, one device each, all following the keynotes (not a session everyone has),
+with their reminders planned. Then:
+1. publish: each round an organiser moves the keynotes by 5 minutes in the draft
+   (PATCH) and releases it (POST .../schedule/publish), both through the Flask test
+   client (the whole request: auth, validation, changelog, who is affected, re-planning
+   their reminders, one push each into the outbox, the commit). Prints the publish
+   request's time (target <= 300 ms) and checks one push per follower per release.
+2. fan-out: the last release's pushes go out through the dispatcher (a `Worker`, as
+   ``flask notifications worker`` runs it) and then the same messages through raw
+   firebase-admin ``messaging.send_each``, against the fake FCM in its own process
+   (``python -m notifications.fake_fcm``), as bench/dispatch.py does. Prints both
+   rates and their ratio (target >= 0.9).
+3. delay: Panel 3 runs 150 minutes late with ``shift_following`` (lunch absorbs what
+   it can, Panel 4 and the closing move): one release, and one push per affected
+   attendee (everyone: panels are on everyone's agenda).
+
+Without --database-url it uses a fresh SQLite file; with one, that database's schema
+is DROPPED and rebuilt first.
+"""
+
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import firebase_admin
+import sqlalchemy as sa
+from firebase_admin import credentials
+from flask_migrate import upgrade
+
+from companion import auth, create_app
+from companion.extensions import db
+from companion.people.models import Attendee, Bookmark, Device
+from companion.schedule import operations as schedule_ops
+from companion.schedule.models import ScheduleVersion, Session
+from common import fresh_database
+from dispatch import run_dispatcher, run_raw, start_fake
+from notifications import reminders
+from notifications.models import InboxNotification, OutboxMessage
+from notifications.senders import FcmSender, close_app
+
+API = "/api/v1/events/alliance-2020"
+
+
+def seed(count: int) -> tuple[dict, int]:
+    """The shifted conference, ``count`` followers of the keynotes with a device each,
+    their reminders planned; an organiser's headers and the keynotes' id."""
+    shift_to = date.today() + timedelta(days=60)
+    schedule_ops.seed_conference(schedule_ops.conference_data(), shift_to=shift_to)
+    db.session.commit()
+    event = schedule_ops.get_event("alliance-2020")
+    keynotes = db.session.scalar(sa.select(Session.id).where(Session.key == "keynotes"))
+    ids = db.session.scalars(
+        sa.insert(Attendee).returning(Attendee.id),
+        [{"event_id": event.id, "email": f"bench{n}@example.org", "name": f"Bench {n}",
+          "language": ("en", "fr", "de", "it", "ru", "es")[n % 6]}
+         for n in range(count)],
+    ).all()
+    db.session.execute(sa.insert(Device), [
+        {"attendee_id": attendee_id, "token": f"fid-bench-{attendee_id}", "platform": "android"}
+        for attendee_id in ids
+    ])
+    db.session.execute(sa.insert(Bookmark), [
+        {"attendee_id": attendee_id, "session_id": keynotes, "following": True}
+        for attendee_id in ids
+    ])
+    organiser = Attendee(event_id=event.id, email="organiser@example.org", name="Organiser",
+                         roles=["attendee", "organiser"])
+    db.session.add(organiser)
+    db.session.commit()
+    started = time.perf_counter()
+    planned = reminders.sync_event(event)
+    db.session.commit()
+    print(f"seeded {count} attendees starting {shift_to}, all following the keynotes; "
+          f"{planned} in {time.perf_counter() - started:.1f} s")
+    token, _ = auth.issue_token(organiser)
+    db.session.commit()
+    return {"Authorization": f"Bearer {token}"}, keynotes
+
+
+def pushes_of(version: int) -> tuple[int, int]:
+    """Messages of a release, and how many distinct attendees they go to."""
+    like = f"schedule:%:v{version}:%"
+    return db.session.execute(
+        sa.select(sa.func.count(), sa.func.count(sa.distinct(OutboxMessage.attendee_id)))
+        .where(OutboxMessage.kind == "schedule_change", OutboxMessage.key.like(like))
+    ).one()
+
+
+def bench_publish(app, headers: dict, keynotes: int, count: int, rounds: int) -> float:
+    client = app.test_client()
+    times = []
+    for round_ in range(1, rounds + 1):
+        session = client.get(f"{API}/sessions/{keynotes}").json
+        starts = session["starts_at"]
+        edit = client.patch(f"{API}/sessions/{keynotes}", headers=headers, json={
+            "starts_at": shift(starts, 5), "ends_at": shift(session["ends_at"], 5)})
+        assert edit.status_code == 200, edit.json
+        started = time.perf_counter()
+        response = client.post(f"{API}/schedule/publish", json={"note": f"round {round_}"},
+                               headers=headers)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 201, response.json
+        version = response.json["version"]
+        with app.app_context():
+            messages, people = pushes_of(version)
+        assert messages == people == count, (messages, people)
+        times.append(elapsed)
+        print(f"round {round_}: publish (keynotes moved, {count} followers) "
+              f"{elapsed * 1000:.0f} ms; version {version}, {messages} pushes queued, "
+              f"one per follower")
+    median = statistics.median(times)
+    print(f"publish: median {median * 1000:.0f} ms, max {max(times) * 1000:.0f} ms over "
+          f"{rounds} rounds (target <= 300 ms: {'met' if median <= 0.3 else 'NOT met'})")
+    return median
+
+
+def shift(iso: str, minutes: int) -> str:
+    return (datetime.fromisoformat(iso) + timedelta(minutes=minutes)).isoformat()
+
+
+def keep_only_last_release() -> int:
+    """Only the last release's pushes stay in the outbox, for the fan-out run."""
+    last = db.session.scalar(sa.select(sa.func.max(ScheduleVersion.number)))
+    db.session.execute(sa.delete(InboxNotification))
+    db.session.execute(sa.delete(OutboxMessage).where(
+        sa.or_(OutboxMessage.kind != "schedule_change",
+               ~OutboxMessage.key.like(f"schedule:%:v{last}:%"))))
+    db.session.commit()
+    return last
+
+
+def bench_delay(app, headers: dict, count: int) -> None:
+    client = app.test_client()
+    with app.app_context():
+        panel_3 = db.session.scalar(sa.select(Session.id).where(Session.key == "panel-3"))
+        versions = db.session.scalar(sa.select(sa.func.count()).select_from(ScheduleVersion))
+    started = time.perf_counter()
+    response = client.post(f"{API}/sessions/{panel_3}/delay", headers=headers,
+                           json={"minutes": 150, "shift_following": True})
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 201, response.json
+    with app.app_context():
+        released = db.session.scalar(sa.select(sa.func.count()).select_from(ScheduleVersion))
+        messages, people = pushes_of(response.json["version"])
+    moved = [entry["title"].split(" –")[0] for entry in response.json["changes"]]
+    everyone = count + 1  # and the organiser: panels are on everyone's agenda
+    print(f"delay: Panel 3 150 min late, shift_following: {released - versions} release "
+          f"(version {response.json['version']}) changing {', '.join(moved)}; "
+          f"{messages} pushes to {people} attendees of {everyone} "
+          f"({'one each' if messages == people == everyone else 'NOT one each'}); "
+          f"{elapsed * 1000:.0f} ms")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--attendees", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--database-url", default=None,
+                        help="a database to use; its schema is dropped first")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        fake, fake_url, account = start_fake(workdir)
+        firebase = firebase_admin.initialize_app(
+            credentials.Certificate(account), {"httpTimeout": 10}, name="bench-releases"
+        )
+        app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_database(args.database_url, workdir)})
+        try:
+            with app.app_context():
+                upgrade()
+                print(f"database: {db.engine.dialect.name}; firebase-admin "
+                      f"{firebase_admin.__version__}; fake FCM at {fake_url} (own process)")
+                headers, keynotes = seed(args.attendees)
+            bench_publish(app, headers, keynotes, args.attendees, args.rounds)
+            with app.app_context():
+                last = keep_only_last_release()
+                sender = FcmSender(firebase, fake_url)
+                run_raw(firebase, fake_url, args.attendees)  # warm-up: token, connections
+                dispatched, first = run_dispatcher(app, sender, fake_url, args.attendees)
+                raw = run_raw(firebase, fake_url, args.attendees)
+                ratio = raw / dispatched
+                print(f"fan-out of version {last}'s {args.attendees} pushes: dispatcher "
+                      f"{args.attendees / dispatched:.0f} msg/s ({dispatched:.2f} s from due), "
+                      f"raw send_each {args.attendees / raw:.0f} msg/s ({raw:.2f} s); "
+                      f"ratio {ratio:.2f} (target >= 0.9: "
+                      f"{'met' if ratio >= 0.9 else 'NOT met'})")
+            bench_delay(app, headers, args.attendees)
+        finally:
+            close_app(firebase)
+            fake.terminate()
+            fake.wait()
+
+
+if __name__ == "__main__":
+    main()
