@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from companion.extensions import db
+from companion.organising import pings
 from companion.organising.audit import AuditEntry
 from companion.organising.models import PING_TEMPLATES, Ping, PingRecipient
 from companion.people.models import NOTIFY_CATEGORIES
@@ -71,8 +72,9 @@ def pings_url(by_key):
     return f"/api/v1/sessions/{by_key['panel-3'].id}/pings"
 
 
-def test_the_templates_are_the_kinds():
+def test_the_templates_and_the_time_to_live_are_the_kinds():
     assert PING_TEMPLATES == tuple(kinds.PING_TEMPLATES)
+    assert pings.TTL == kinds.KINDS["ping"].ttl  # what the listing shows as expires_at
 
 
 def test_a_ping_reaches_only_the_sessions_speakers_in_their_language_for_5_minutes(

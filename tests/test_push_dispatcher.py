@@ -185,8 +185,10 @@ def test_two_workers_on_the_suites_database_share_the_work(make_app, make_attend
 
 
 @pytest.mark.postgres
-def test_two_workers_against_postgresql_send_2000_messages_once(pg_conference, make_pg_app,
-                                                                fake_fcm, firebase_app, seed_recipients, statuses):
+def test_two_workers_against_postgresql_send_2000_messages_once(
+        seed_recipients, statuses, pg_conference, make_pg_app, fake_fcm, firebase_app):
+    # seed_recipients and statuses come first: they set up ``app``, which empties the
+    # tables, and when the suite itself runs on PostgreSQL that is pg_conference's database
     with pg_conference.app_context():
         fids = seed_recipients(schedule_ops.get_event("alliance-2020"), 2000)
     sender = FcmSender(firebase_app, fake_fcm.url)

@@ -47,10 +47,12 @@ class Report:
             return "draft"
         if self.announcement.cancelled_at is not None:
             return "cancelled"
-        if self.figures.queued:
-            return "sending" if self.figures.started or self.announcement.send_at <= utcnow() \
-                else "scheduled"
-        return "sent"
+        figures = self.figures
+        if not figures.queued:  # all gone out; or nobody to send to, once it is time
+            out = figures.sent + figures.failed + figures.expired
+            return "sent" if out or self.announcement.send_at <= utcnow() else "scheduled"
+        going = figures.started or self.announcement.send_at <= utcnow()
+        return "sending" if going else "scheduled"
 
 
 def check_organiser(event: Event, attendee: Attendee) -> None:
