@@ -3,7 +3,8 @@ and its cookie, role gating, CSRF, and each page calling the operations the API 
 The browser's click-through is tests/test_console_browser.py."""
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -354,6 +355,43 @@ def test_an_announcement_counts_its_audience_live_and_goes_to_speakers_only(
     listing = organiser.get("/console/announcements/list").text
     assert "Speakers&#39; briefing" in listing
     assert 'hx-trigger="every 2s"' in listing  # queued: the figures refresh themselves
+
+
+def test_an_announcement_sent_twice_by_the_same_form_goes_out_once(organiser, cast):
+    page = organiser.get("/console/announcements").text
+    composed = re.search(r'name="composed" value="([0-9a-f]{32})"', page).group(1)
+    form = {"csrf_token": CSRF.search(page).group(1), "composed": composed,
+            "title": "Coffee", "body": "In the foyer.", "audience": "all",
+            "priority": "normal", "when": "now"}
+    assert organiser.post("/console/announcements", data=form).status_code == 302
+    response = organiser.post("/console/announcements", data=form, follow_redirects=True)
+    assert "sent already" in response.text
+    assert db.session.scalar(select(func.count()).select_from(Announcement)) == 1
+    # a fresh form is a new announcement
+    page = organiser.get("/console/announcements").text
+    assert composed not in page
+
+
+def test_a_scheduled_announcement_is_cancelled_from_its_row(organiser, cast):
+    token = csrf_token(organiser, "/console/announcements")
+    response = organiser.post("/console/announcements", data={
+        "csrf_token": token, "title": "Later", "body": "Text", "audience": "all",
+        "priority": "normal", "when": "at", "send_at": "2099-03-30T09:00"})
+    assert response.status_code == 422  # more than a year ahead: the API's limit
+    in_a_month = (datetime.now(ZoneInfo("Europe/Vienna")) + timedelta(days=30))
+    response = organiser.post("/console/announcements", data={
+        "csrf_token": token, "title": "Later", "body": "Text", "audience": "all",
+        "priority": "normal", "when": "at", "send_at": in_a_month.strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 302, response.text
+    announcement = db.session.scalars(select(Announcement)).one()
+    listing = organiser.get("/console/announcements").text
+    assert 'aria-label="Cancel Later"' in listing
+    response = organiser.post(f"/console/announcements/{announcement.id}/cancel",
+                              data={"csrf_token": token}, follow_redirects=True)
+    assert "Cancelled" in response.text
+    db.session.expire_all()
+    assert announcement.cancelled_at is not None
+    assert 'aria-label="Cancel Later"' not in organiser.get("/console/announcements").text
 
 
 def test_an_announcement_at_a_time_in_the_past_is_refused_next_to_send_at(organiser):

@@ -219,7 +219,7 @@ def test_organiser_and_moderator_click_through_the_console(
     expect(page.locator("#dry-run")).to_contain_text("Would reach 1 of 1")
     check(page, "announcements")
     page.get_by_role("button", name="Send").click()
-    expect(page.locator(".flash")).to_contain_text("goes out now to 1 people")
+    expect(page.locator(".flash")).to_contain_text("goes out now to 1 person")
     sent = pushed()
     assert list(sent) == ["fid-speaker"], sorted(sent)
     assert sent["fid-speaker"]["notification"]["title"] == "Speakers' briefing"

@@ -7,6 +7,7 @@ the pings of their sessions; anybody else who signs in gets 403 on every page.
 
 from collections import Counter
 from functools import wraps
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -334,8 +335,8 @@ def running_late(session_id):
     title, starts = session_obj.title, session_obj.starts_at
     preview = delay_preview(session_obj, minutes, shift) if minutes else None
     return page("late.html", title=f"Running late: {title}", id=session_id,
-                session_title=title, starts_at=starts, expected=releases.iso(starts), minutes=minutes, shift=shift,
-                choices=LATE_CHOICES, preview=preview)
+                session_title=title, starts_at=starts, expected=releases.iso(starts),
+                minutes=minutes, shift=shift, choices=LATE_CHOICES, preview=preview)
 
 
 # --- releasing the draft -----------------------------------------------------------
@@ -418,7 +419,7 @@ def announcement_page(status: int = 200, errors: dict | None = None, form=None):
                 reports=announcements.reports(event), errors=errors or {},
                 form=form or MultiDict(), roles=ROLES, languages=LANGUAGES,
                 priorities=ANNOUNCEMENT_PRIORITIES, sessions=event.sessions,
-                sending=REFRESH)
+                sending=REFRESH, composed=(form or {}).get("composed") or uuid4().hex)
 
 
 @blp.route("/announcements", methods=["GET", "POST"])
@@ -426,6 +427,11 @@ def announcement_page(status: int = 200, errors: dict | None = None, form=None):
 def announcements_page():
     if request.method == "GET":
         return announcement_page()
+    composed = request.form.get("composed", "")[:64]
+    if composed and composed in session.get("sent", []):
+        flash("This announcement was sent already (the form was sent twice): "
+              "nothing more was sent.")
+        return redirect(url_for("console.announcements_page"))
     raw, errors = announcement_input(request.form)
     try:
         if errors:
@@ -436,9 +442,24 @@ def announcements_page():
         return announcement_page(refused.status,
                                  refused.errors or {"_schema": [refused.message]},
                                  request.form)
+    if composed:  # the form's own id: a second send of it sends nothing
+        session["sent"] = [*session.get("sent", [])[-19:], composed]
     when = "now" if "send_at" not in raw else f"at {local_filter(report.send_at)}"
-    flash(f"Announcement {report.title!r} goes out {when} to "
-          f"{report.recipients - report.muted} people.")
+    reached = report.recipients - report.muted
+    flash(f"Announcement {report.title!r} goes out {when} to {reached} "
+          f"{'person' if reached == 1 else 'people'}.")
+    return redirect(url_for("console.announcements_page"))
+
+
+@blp.route(f"/announcements/<{ID}:announcement_id>/cancel", methods=["POST"])
+@organisers_only
+def cancel_announcement(announcement_id):
+    try:
+        attempt(announcements.cancel, me().event, me(), announcement_id)
+    except Refused as refused:
+        flash(refused.message)
+    else:
+        flash("Cancelled: none of its messages goes out.")
     return redirect(url_for("console.announcements_page"))
 
 
