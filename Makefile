@@ -20,10 +20,13 @@ $(VENV)/.installed-tests: $(VENV)/.installed-app requirements-dev.txt
 	touch $@
 
 # Server (gunicorn) and push dispatcher (see Procfile), on the database in
-# DATABASE_URL (default: embedded SQLite), with the conference loaded.
+# DATABASE_URL (default: embedded SQLite), with the conference loaded as a rehearsal:
+# its first panel starts 12 minutes from now, and the demo attendee's reminder leaves
+# the worker about 2 minutes from now (SEED_ARGS= for the real 2020 dates).
+SEED_ARGS ?= --rehearsal
 run: $(VENV)/.installed-app
 	$(BIN)/flask --app wsgi db upgrade
-	$(BIN)/flask --app wsgi seed
+	$(BIN)/flask --app wsgi seed $(SEED_ARGS)
 	@echo "Console: http://127.0.0.1:$${PORT:-8000}/console/  (API docs: /api/v1/docs)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $${PORT:-8000}
 

@@ -1,15 +1,52 @@
-"""What the bench scripts share (each runs as ``python bench/NAME.py``; bench/ is then
-on the import path, so ``import common`` needs no edits)."""
+"""What the bench scripts share: a fresh database, the fake FCM in its own process,
+bulk seeding on PostgreSQL, and the worker as a process of its own.
 
+Each script runs as ``python bench/NAME.py``; bench/ is then on the import path, so
+``import common`` needs no edits.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.request import urlopen
 
 import sqlalchemy as sa
 
 from companion.config import database_url
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_fake(workdir: Path) -> tuple[subprocess.Popen, str, str]:
+    """The fake FCM (notifications/fake_fcm.py) in its own process, as FCM would be:
+    its process, its URL and the service-account JSON that signs in there."""
+    account = workdir / "service-account.json"
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "notifications.fake_fcm", "--service-account", str(account)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    url = fake.stdout.readline().strip()
+    return fake, url, str(account)
+
+
+def stats(url: str) -> dict:
+    """What the fake received: ``received``, ``first_at``, ``last_at``, ``duplicates``."""
+    with urlopen(f"{url}/stats") as response:
+        return json.load(response)
+
+
+def reset_fake(url: str) -> None:
+    with urlopen(f"{url}/reset", data=b"") as response:
+        response.read()
+
 
 def fresh_database(url: str | None, workdir: Path) -> str:
-    """A fresh SQLite file in ``workdir``, or ``url`` with its schema DROPPED and empty."""
+    """A SQLite file in ``workdir`` without a URL; else that database, schema DROPPED."""
     if url is None:
         return f"sqlite:///{workdir / 'bench.db'}"
     url = database_url(url)
@@ -19,3 +56,138 @@ def fresh_database(url: str | None, workdir: Path) -> str:
         connection.execute(sa.text("CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+def require_postgres(url: str | None) -> str:
+    if not url or not database_url(url).startswith("postgresql"):
+        sys.exit("this bench runs on PostgreSQL: pass --database-url postgresql://... "
+                 "(its schema is dropped first; see bench/README.md)")
+    return url
+
+
+def clone_rows(session, table: sa.Table, template_id: int, source: str,
+               overrides: dict[str, str], parameters: dict | None = None) -> int:
+    """PostgreSQL: copy one template row once per row of ``source`` (SQL after FROM,
+    aliased ``s``), with the columns in ``overrides`` set by SQL expressions over ``s``.
+
+    The template is written through the ORM, so every default is the model's own; the
+    copies are one INSERT ... SELECT, seconds for 100,000 rows.
+    """
+    columns = [c.name for c in table.c if c.name != "id"]
+    values = [overrides.get(name, f"t.{name}") for name in columns]
+    statement = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} FROM {table.name} t, {source} "
+        f"WHERE t.id = :template"
+    )
+    result = session.execute(sa.text(statement), {"template": template_id, **(parameters or {})})
+    return result.rowcount
+
+
+@dataclass
+class Finished:
+    """A child process that has exited, with what the kernel counted for it."""
+
+    returncode: int
+    peak_rss_mb: float  # ru_maxrss: the most resident memory it ever had
+    cpu_seconds: float  # user + system
+    log: str
+
+
+def start_worker(database: str, fake_url: str, account: str, log: Path,
+                 poll: float = 0.2) -> subprocess.Popen:
+    """``flask --app wsgi notifications worker`` sending through firebase-admin to the
+    fake; its log lines (JSON) go to the file ``log``."""
+    env = {**os.environ, "DATABASE_URL": database, "PUSH_BACKEND": "fcm",
+           "FIREBASE_CREDENTIALS": account, "FCM_ENDPOINT": fake_url}
+    with open(log, "a") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "notifications", "worker",
+             "--poll", str(poll)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+        )
+    process.log = log
+    return process
+
+
+def stop_worker(process: subprocess.Popen, timeout: float = 30) -> Finished:
+    """SIGTERM, then wait for it (its rusage from wait4: peak RSS and CPU time)."""
+    process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            process.kill()
+            pid, status, usage = os.wait4(process.pid, 0)
+            break
+        time.sleep(0.05)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return Finished(process.returncode, usage.ru_maxrss / 1024,
+                    usage.ru_utime + usage.ru_stime, Path(process.log).read_text())
+
+
+def wait_for(fake_url: str, count: int, timeout: float) -> dict:
+    """Poll the fake until ``count`` messages arrived (or ``timeout`` s passed)."""
+    deadline = time.monotonic() + timeout
+    while (arrived := stats(fake_url))["received"] < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return arrived
+
+
+def seed_people(session, count: int, now) -> int:
+    """PostgreSQL: ``count`` attendees of the seeded conference with one phone each (an
+    Android FID); the first attendee's id."""
+    from companion.people.models import Attendee
+    from companion.schedule import operations as schedule_ops
+
+    schedule_ops.seed_conference(schedule_ops.conference_data())
+    event = schedule_ops.get_event("alliance-2020")
+    template = Attendee(event=event, email="template@example.org", name="Template")
+    session.add(template)
+    session.flush()
+    clone_rows(session, Attendee.__table__, template.id, "generate_series(1, :n) s(g)",
+               {"email": "'bench' || s.g || '@example.org'", "name": "'Bench ' || s.g"},
+               {"n": count})
+    session.delete(template)
+    session.flush()
+    session.execute(sa.text(
+        "INSERT INTO devices (attendee_id, token, platform, created_at, last_seen_at) "
+        "SELECT id, 'fid-bench-' || id, 'android', :now, :now FROM attendees"
+    ), {"now": now})
+    return session.scalar(sa.select(sa.func.min(Attendee.id)))
+
+
+def seed_messages(session, now, overrides: dict[str, str], parameters: dict) -> int:
+    """PostgreSQL: one message (a session reminder) per attendee, columns set by SQL
+    over the attendee ``s`` in ``overrides``; how many."""
+    from notifications.models import OutboxMessage
+
+    first = session.scalar(sa.text("SELECT min(id) FROM attendees"))
+    message = OutboxMessage(
+        key="template", attendee_id=first, kind="reminder", status="pending", attempts=0,
+        title="Panel 1 starts in 10 minutes", body="Room A, 14:30", data={"session": "1"},
+        delivered_to=[], due_at=now, next_attempt_at=now, expires_at=now,
+        collapse_key="reminder-1", created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    count = clone_rows(session, OutboxMessage.__table__, message.id, "attendees s",
+                       overrides, parameters)
+    session.delete(message)
+    session.flush()
+    return count
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a running process has used (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of every core since boot; two readings give the busy share."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)

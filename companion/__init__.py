@@ -7,7 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import notifications
 
-from . import cli, console, docs, errors, organising, people, schedule  # noqa: F401
+from . import cli, console, docs, errors, health, http, keys, logs, organising, people, ratelimit, schedule  # noqa: F401
 from .config import Config
 from .db import commit_request
 from .organising import audit_views
@@ -22,10 +22,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(Config)
     if config:
         app.config.update(config)
-    if app.config["PROXY_HOPS"]:  # behind TLS proxies: believe their X-Forwarded-*
-        hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    keys.init_app(app)  # refuses to start in production without real keys
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:  # only then is X-Forwarded-For the client's address
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["RATELIMIT_STORAGE_URI"] = ratelimit.default_uri(app.instance_path)
 
+    logs.init_app(app)  # first: JSON lines, and the request id of every response
     db.init_app(app)
     app.after_request(commit_request)  # one transaction per request
     migrate.init_app(app, db, directory=str(MIGRATIONS))
@@ -33,6 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
     api = Api(app)
     docs.init_app(app)
     errors.init_app(app)  # after the Api, so this shape wins over its handler
+    http.init_app(app)
+    health.init_app(app)
 
     schedule.init_app(app, api)
     people.init_app(app, api)

@@ -1,32 +1,77 @@
 """Commands an operator runs: ``flask --app wsgi seed`` and friends."""
 
-from datetime import date
+import io
+from datetime import date, timedelta
+from pathlib import Path
 
 import click
+from flask import current_app
 
 from .extensions import db
+from .keys import is_production
+from .people import devices, importer
+from .people.cli import append_codes
 from .signals import sessions_changed
 from .schedule import operations as schedule_ops
+from .timeutil import localise, utcnow
+
+# The rehearsal: the first panel starts this long after the seed, so its reminders
+# (10 minutes ahead by default) fall due about two minutes after `make run`.
+REHEARSAL_LEAD = timedelta(minutes=12)
+DEMO_ATTENDEE = "email,name,organisation,country,roles\ndemo@example.org,Demo Attendee,,,\n"
+DEMO_PHONE = "demo-phone-fid"
+
+
+def add_demo_attendee(event) -> tuple[Path, str | None]:
+    """The demo attendee with a phone (log backend: its pushes are the worker's output);
+    the access code, new or not, is in instance/demo-codes.csv."""
+    rows, _ = importer.read_rows(io.StringIO(DEMO_ATTENDEE))
+    outcome = importer.import_rows(event, rows)
+    path = Path(current_app.instance_path) / "demo-codes.csv"
+    if outcome.codes:  # written before the command commits, as the import does
+        append_codes(path, outcome.codes)
+    attendee = importer.find_attendee(event, "demo@example.org")
+    devices.register_device(attendee, DEMO_PHONE, "android")
+    return path, outcome.codes[0][1] if outcome.codes else None
 
 
 @click.command("seed")
 @click.option("--shift-to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Move the event to start on this day, same local times (YYYY-MM-DD).")
-def seed_command(shift_to):
+@click.option("--rehearsal", is_flag=True,
+              help="Move the event so that its first panel starts in 12 minutes, and add a "
+                   "demo attendee with a phone: a reminder leaves the worker in about 2.")
+def seed_command(shift_to, rehearsal):
     """Load the 20th Alliance conference (alliance-2020); safe to run again."""
+    if rehearsal and shift_to:
+        raise click.UsageError("--rehearsal and --shift-to move the event both: pick one")
+    if rehearsal and is_production(current_app.config):
+        raise click.UsageError("--rehearsal moves the event and adds a demo attendee: "
+                               "not in production (COMPANION_ENV=production)")
     day: date | None = shift_to.date() if shift_to else None
     data = schedule_ops.conference_data()
-    counts = schedule_ops.seed_conference(data, shift_to=day)
+    offset = schedule_ops.rehearsal_offset(data, utcnow(), REHEARSAL_LEAD) if rehearsal \
+        else timedelta(0)
+    counts = schedule_ops.seed_conference(data, shift_to=day, offset=offset)
+    event = schedule_ops.get_event(data["event"]["slug"])
     reactions = []
     if counts["created"] or counts["updated"]:  # reminders follow, in this transaction
-        event = schedule_ops.get_event(data["event"]["slug"])
         reactions = sessions_changed.send(event, sessions=None)
+    if rehearsal:
+        path, code = add_demo_attendee(event)
     db.session.commit()
     click.echo(
         f"alliance-2020: {counts['created']} created, {counts['updated']} updated"
         + (f", starting {day.isoformat()}" if day else "")
         + "".join(f"; {outcome}" for _, outcome in reactions if outcome is not None)
     )
+    if rehearsal:
+        panel = db.session.scalars(schedule_ops.sessions_query(event, kind="panel")).first()
+        starts = localise(panel.starts_at, event.timezone)
+        click.echo(f"rehearsal: {panel.title!r} starts at {starts:%H:%M} ({event.timezone}); "
+                   f"the demo attendee's reminder leaves the worker about 10 minutes before")
+        click.echo(f"demo attendee: demo@example.org, access code in {path}"
+                   + (f" ({code})" if code else ""))
 
 
 def init_app(app):

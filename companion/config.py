@@ -18,11 +18,27 @@ def public_url() -> str:
     return (current_app.config["PUBLIC_URL"] or request.host_url).rstrip("/")
 
 
+def default_environment() -> str:
+    """production when DATABASE_URL names PostgreSQL, unless COMPANION_ENV says otherwise."""
+    postgres = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql"))
+    return os.environ.get("COMPANION_ENV") or ("production" if postgres else "development")
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    # production refuses to start without real keys; development makes them once in
+    # instance/ (companion/keys.py)
+    COMPANION_ENV = default_environment()
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
+    # keys the hash of the access codes (companion/auth.py)
+    ACCESS_CODE_KEY = os.environ.get("ACCESS_CODE_KEY", "")
     SQLALCHEMY_DATABASE_URI = database_url(
         os.environ.get("DATABASE_URL", "sqlite:///companion.db")
     )
+    # The API takes small JSON bodies (the CSV import is a command): 413 beyond this.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(256 * 1024)))
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed
+    # (werkzeug's ProxyFix); 0: the client is the peer address.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     API_TITLE = "Alliance companion"
@@ -47,7 +63,9 @@ class Config:
     # Public base URL for links the API hands out (calendar feeds, exports).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
 
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Shared by every worker of the server: by default a SQLite file in instance/
+    # (companion/ratelimit.py); redis://host:6379 when the servers are several machines.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
     RATELIMIT_HEADERS_ENABLED = True
     # Failed sign-ins before 429: per email from one address, and per address (a venue's
     # Wi-Fi puts hundreds of honest attendees behind one address).
@@ -62,12 +80,14 @@ class Config:
     # The console's session cookie (companion/console): HttpOnly, SameSite=Strict, and
     # Secure on every HTTPS request; set this to mark it Secure on plain HTTP too.
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
-    # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none
-    # believed). Behind one TLS proxy, 1: the app then knows the request was HTTPS.
-    PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+    # Logs are JSON lines on standard error (companion/logs.py); this is the root's level.
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "720"))
 
     PUSH_BACKEND = os.environ.get("PUSH_BACKEND", "")
+    # How long a worker's claim on messages lasts unless its heartbeat renews it: a dead
+    # worker's messages are taken over after at most this long.
+    PUSH_LEASE_SECONDS = float(os.environ.get("PUSH_LEASE_SECONDS", "10"))
     FIREBASE_CREDENTIALS = os.environ.get("FIREBASE_CREDENTIALS", "")
     FCM_ENDPOINT = os.environ.get("FCM_ENDPOINT", "")

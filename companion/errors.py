@@ -1,8 +1,11 @@
 """One JSON shape for every error: {"code", "status", "message", "errors"}."""
 
-from flask import current_app, jsonify, request
-from flask_smorest import abort
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import current_app, jsonify
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+# Seconds a client should wait when the database does not answer.
+RETRY_AFTER = 5
 
 
 def error_response(error: HTTPException):
@@ -21,6 +24,14 @@ def error_response(error: HTTPException):
     return response
 
 
+def database_unavailable(error: Exception):
+    """The database does not answer (down, unreachable, locked): 503, try again shortly."""
+    current_app.logger.error("database unavailable: %s", error.__class__.__name__)
+    unavailable = ServiceUnavailable("The database is not answering; try again shortly.")
+    unavailable.data = {"headers": {"Retry-After": str(RETRY_AFTER)}}
+    return error_response(unavailable)
+
+
 def handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return error_response(error)
@@ -28,31 +39,8 @@ def handle_unexpected(error: Exception):
     return error_response(InternalServerError())
 
 
-def _holds_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
-
-
-def refuse_nul_characters():
-    """PostgreSQL text cannot hold NUL: refuse it at the door, as 422, for every route,
-    rather than let it fail deep in a query as a 500."""
-    where = {
-        "path": "\x00" in request.path,
-        "query": _holds_nul([part for pair in request.args.items(multi=True) for part in pair]),
-        "json": request.is_json and _holds_nul(request.get_json(silent=True)),
-    }
-    found = [location for location, bad in where.items() if bad]
-    if found:
-        abort(422, message="NUL characters are not accepted.",
-              errors={location: ["Contains a NUL character."] for location in found})
-
-
 def init_app(app):
-    app.before_request(refuse_nul_characters)
     app.register_error_handler(HTTPException, error_response)
+    for unavailable in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
+        app.register_error_handler(unavailable, database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -26,6 +26,7 @@ db = SQLAlchemy(model_class=Base)
 # Routes spell their id parts `<int(max=MAX_ID):...>`.
 MAX_ID = 2**31 - 1
 migrate = Migrate()
-# Storage from RATELIMIT_STORAGE_URI (memory:// by default; redis:// when several
-# processes serve the API). Only routes that ask for a limit have one.
+# Storage from RATELIMIT_STORAGE_URI: by default a SQLite file in instance/ that every
+# worker shares (companion/ratelimit.py); redis:// when several machines serve the API.
+# Only routes that ask for a limit have one.
 limiter = Limiter(key_func=get_remote_address)

@@ -2,7 +2,7 @@
 
 import logging
 import signal
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import click
 from flask import current_app
@@ -10,8 +10,10 @@ from flask import current_app
 from companion.extensions import db
 from companion.schedule.operations import find_event
 
-from . import reminders, senders
+from . import outbox, reminders, senders
 from .dispatcher import Dispatcher, Worker
+
+log = logging.getLogger("notifications.worker")
 
 
 class AwareDateTime(click.ParamType):
@@ -34,7 +36,8 @@ class AwareDateTime(click.ParamType):
 
 
 def make_dispatcher() -> Dispatcher:
-    return Dispatcher(senders.from_config(current_app.config))
+    lease = timedelta(seconds=current_app.config["PUSH_LEASE_SECONDS"])
+    return Dispatcher(senders.from_config(current_app.config), lease=lease)
 
 
 @click.group("notifications")
@@ -46,19 +49,22 @@ def notifications_group():
 @click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(min=0.05),
               help="Seconds between looks at the outbox when nothing is due sooner.")
 def worker_command(poll):
-    """Send what is due, forever; SIGTERM stops after the batch in flight."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    """Send what is due, forever; SIGTERM stops after the batch in flight.
+
+    It logs JSON lines on standard error (companion/logs.py, set up by create_app).
+    """
     dispatcher = make_dispatcher()
     worker = Worker(dispatcher, poll=poll)
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)
-    click.echo(f"notifications worker: sending through {type(dispatcher.sender).__name__}")
+    sender = type(dispatcher.sender).__name__
+    log.info("notifications worker: sending through %s", sender,
+             extra={"sender": sender, "poll": poll})
     try:
         worker.run()
     finally:
         dispatcher.sender.close()
-    click.echo("notifications worker: stopped")
+    log.info("notifications worker: stopped")
 
 
 @notifications_group.command("dispatch")
@@ -66,12 +72,18 @@ def worker_command(poll):
 @click.option("--now", type=AwareDateTime(), default=None,
               help="Take this instant as now (ISO 8601 with an offset).")
 def dispatch_command(once, now):
-    """Send everything due at one moment, then exit."""
+    """Send everything due at one moment, then exit.
+
+    With --now, messages that expired unsent by the clock but are in time at that moment
+    are sent too (a rehearsal of a past or future day, beside a worker on today's clock).
+    """
     if not once:
         raise click.UsageError("dispatch runs once: pass --once "
                                "(`flask notifications worker` runs forever)")
     dispatcher = make_dispatcher()
     try:
+        if now is not None:  # committed with the first claim: no worker expires them between
+            outbox.revive(now)
         tally = dispatcher.run_once(now=now)
     finally:
         dispatcher.sender.close()

@@ -7,8 +7,10 @@ directly. `Worker` repeats it until stopped (``flask notifications worker``).
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
+
+from flask import current_app
 
 from companion.extensions import db
 from companion.timeutil import utcnow
@@ -89,35 +91,47 @@ class Dispatcher:
     """Claims due messages in batches and sends them, one batch ahead.
 
     While a batch is on the network (in a helper thread), the next one is claimed and
-    read from the database, and the previous one's outcome is written, so the database
-    work does not add to the sending time.
+    read from the database, so that database work does not add to the sending time;
+    each batch's outcome is committed before the next one goes out.
     """
 
     def __init__(self, sender: Sender, policy: RetryPolicy = RetryPolicy(),
-                 batch_size: int = 500, lease: timedelta = timedelta(minutes=2),
+                 batch_size: int = 500, lease: timedelta = timedelta(seconds=10),
                  clock=utcnow):
         self.sender = sender
         self.policy = policy
         self.batch_size = batch_size
-        self.lease = lease  # a worker that dies mid-batch frees its messages after this
+        # A worker that dies frees its messages after this; alive, its heartbeat renews it.
+        self.lease = lease
         self.clock = clock
 
     def run_once(self, now: datetime | None = None, should_stop=lambda: False) -> Tally:
-        """Send everything due at ``now`` (default: the clock, batch by batch)."""
+        """Send everything due at ``now`` (default: the clock, batch by batch).
+
+        What a batch's send call did is recorded (committed) as soon as it returns, before
+        the next call goes out: a crash resends at most the one call in flight. The next
+        batch is claimed while this one is on the network; a heartbeat keeps the lease of
+        everything claimed and not yet recorded, so a dead worker's claim lapses soon.
+        """
         tally = Tally()
+        heartbeat = Heartbeat(self, now)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-send") as network:
-            batch = None if should_stop() else self.claim(now, tally)
-            in_flight = network.submit(self.send, batch, now) if batch else None
-            while batch is not None:
-                upcoming = None if should_stop() else self.claim(now, tally)
-                moment, results = in_flight.result()
-                # the next batch goes out while this one's outcome is written
-                in_flight = network.submit(self.send, upcoming, now) if upcoming else None
-                tally.add(self.settle_batch(batch, results, moment))
-                batch = upcoming
+            heartbeat.start()
+            try:
+                batch = None if should_stop() else self.claim(now, tally, heartbeat)
+                while batch is not None:
+                    in_flight = network.submit(self.send, batch, now)
+                    upcoming = None if should_stop() else self.claim(now, tally, heartbeat)
+                    moment, results = in_flight.result()
+                    tally.add(self.settle_batch(batch, results, moment))
+                    heartbeat.release(message.id for message in batch.messages)
+                    batch = upcoming
+            finally:
+                heartbeat.stop()
         return tally
 
-    def claim(self, now: datetime | None, tally: Tally) -> Batch | None:
+    def claim(self, now: datetime | None, tally: Tally,
+              heartbeat: "Heartbeat | None" = None) -> Batch | None:
         """Claim the next due messages and commit; None when nothing is due."""
         moment = now or self.clock()
         tally.expired += outbox.expire_overdue(moment)
@@ -125,6 +139,8 @@ class Dispatcher:
         if not ids:
             db.session.commit()
             return None
+        if heartbeat is not None:
+            heartbeat.hold(ids)
         claimed = outbox.load(ids)
         inbox = outbox.open_inbox(ids, moment)
         db.session.commit()  # claimed: nothing is held while we talk to the network
@@ -209,6 +225,55 @@ class Dispatcher:
         return change
 
 
+class Heartbeat:
+    """Renews the lease of the messages a dispatcher holds, every third of the lease.
+
+    A thread with its own app context (its own database session). A worker that dies
+    stops beating, and its claim lapses within one lease; one that lives keeps its
+    claim however long FCM takes.
+    """
+
+    def __init__(self, dispatcher: Dispatcher, now: datetime | None = None):
+        self.dispatcher = dispatcher
+        self.now = now
+        self.app = current_app._get_current_object()
+        self.held: set[int] = set()
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="push-heartbeat", daemon=True)
+
+    def hold(self, ids) -> None:
+        with self.lock:
+            self.held.update(ids)
+
+    def release(self, ids) -> None:
+        with self.lock:
+            self.held.difference_update(ids)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def run(self) -> None:
+        interval = self.dispatcher.lease.total_seconds() / 3
+        while not self.stopping.wait(interval):
+            with self.lock:
+                ids = sorted(self.held)
+            if not ids:
+                continue
+            with self.app.app_context():
+                try:
+                    until = (self.now or self.dispatcher.clock()) + self.dispatcher.lease
+                    outbox.renew(ids, until)
+                    db.session.commit()
+                except Exception:  # the next beat tries again; the lease has slack
+                    log.exception("could not renew the lease of %s messages", len(ids))
+                    db.session.rollback()
+
+
 class Worker:
     """Runs the dispatcher until stopped; sleeps until the next message is due.
 
@@ -230,7 +295,7 @@ class Worker:
             try:
                 tally = self.dispatcher.run_once(should_stop=self.stopping.is_set)
                 if tally != Tally():
-                    log.info("dispatched: %s", tally)
+                    log.info("dispatched: %s", tally, extra={"dispatched": asdict(tally)})
                 wait = self.pause()
             except Exception:  # the database or a bug: say so, keep serving
                 log.exception("dispatch failed; trying again in %s s", self.poll)

@@ -92,6 +92,9 @@ class FakeFCM:
             self.errors: dict[str, dict] = {}      # target -> what to answer, how often
             self.tokens: set[str] = set()          # bearer tokens handed out
             self.token_requests = 0
+            self.delivered: set = set()            # (target, notification_id) accepted
+            self.duplicates = 0                    # accepted again: the same to the same
+            self.delay = 0.0  # seconds each send request takes (a slow FCM)
 
     def fail(self, target: str, code: str, times: int | None = None,
              retry_after: str | None = None) -> None:
@@ -117,11 +120,13 @@ class FakeFCM:
         return str(path)
 
     def stats(self) -> dict:
-        """How much arrived, and when the first and last message did (time.time())."""
+        """How much arrived, and when the first and last message did (time.time());
+        ``duplicates``: messages accepted again for a device that already had them."""
         with self._lock:
             arrivals = [r.at for r in self.received]
+            duplicates = self.duplicates
         return {"received": len(arrivals), "first_at": min(arrivals, default=None),
-                "last_at": max(arrivals, default=None)}
+                "last_at": max(arrivals, default=None), "duplicates": duplicates}
 
     def targets(self) -> list[str]:
         with self._lock:
@@ -149,6 +154,8 @@ class FakeFCM:
         return 200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
 
     def send(self, project: str, authorization: str | None, body: dict):
+        if self.delay:
+            time.sleep(self.delay)
         with self._lock:
             if authorization not in {f"Bearer {t}" for t in self.tokens}:
                 return 401, _error(401, "UNAUTHENTICATED", "Request had invalid credentials."), {}
@@ -164,6 +171,9 @@ class FakeFCM:
                 headers = {"Retry-After": retry_after} if retry_after else {}
                 return status, _error(status, canonical, text, code), headers
             self.received.append(Received(time.time(), message))
+            delivery = (target, (message.get("data") or {}).get("notification_id"))
+            self.duplicates += delivery in self.delivered
+            self.delivered.add(delivery)
             name = f"projects/{project}/messages/{next(self._ids)}"
         return 200, {"name": name}, {}
 
@@ -190,6 +200,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # keep-alive connections must not hold up shutdown
     request_queue_size = 1024  # send_each opens up to 500 connections at once
+
+    def handle_error(self, request, client_address):
+        pass  # a client that went away (a killed worker): nothing to report
 
 
 class _Handler(BaseHTTPRequestHandler):

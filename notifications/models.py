@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from companion.extensions import db
@@ -13,6 +13,9 @@ from companion.timeutil import UTCDateTime, utcnow
 # sent, failed (for good, reason in last_error), expired (too late to matter),
 # cancelled (what caused it went away): final.
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "expired", "cancelled")
+# Still to send: what the dispatcher's queries look at (and its partial indexes hold).
+LIVE = ("pending", "sending")
+LIVE_SQL = "status IN ('pending', 'sending')"
 
 
 class OutboxMessage(db.Model):
@@ -23,7 +26,15 @@ class OutboxMessage(db.Model):
     """
 
     __tablename__ = "push_outbox"
-    __table_args__ = (Index("ix_push_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_push_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        # Only the messages still to send (a few thousand at a time, while the sent ones
+        # pile up): the claim reads the first by due time, the expiry the overdue ones.
+        Index("ix_push_outbox_live_next_attempt_at", "next_attempt_at", "id",
+              postgresql_where=text(LIVE_SQL), sqlite_where=text(LIVE_SQL)),
+        Index("ix_push_outbox_live_expires_at", "expires_at",
+              postgresql_where=text(LIVE_SQL), sqlite_where=text(LIVE_SQL)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)

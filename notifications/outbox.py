@@ -9,13 +9,13 @@ PostgreSQL with ``FOR UPDATE SKIP LOCKED``, elsewhere with a check-and-set updat
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import and_, any_, bindparam, exists, func, or_, select, update
 
 from companion.extensions import db
 from companion.people.models import Device
 from companion.timeutil import UTCDateTime
 
-from .models import InboxNotification, OutboxMessage
+from .models import LIVE, InboxNotification, OutboxMessage
 
 NO_SYNC = {"synchronize_session": False}
 
@@ -69,12 +69,17 @@ class Claimed:
 # --- the dispatcher's side -------------------------------------------------------
 
 def claimable(now: datetime):
-    """Due and pending, or claimed by a worker whose lease ran out; and not expired."""
+    """Due and pending, or claimed by a worker whose lease ran out; and not expired.
+
+    Spelt for the partial index on (next_attempt_at, id) of live messages: a claimed
+    message was due when it was claimed, so ``next_attempt_at <= now`` holds for both
+    kinds, and the claim reads the index in order and stops after its batch, however
+    many messages wait (bench/growth.py).
+    """
     return and_(
-        or_(
-            and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-            and_(OutboxMessage.status == "sending", OutboxMessage.locked_until < now),
-        ),
+        OutboxMessage.status.in_(LIVE),
+        OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.status == "pending", OutboxMessage.locked_until < now),
         or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > now),
     )
 
@@ -91,9 +96,11 @@ def claim(now: datetime, limit: int, lease: timedelta) -> list[int]:
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
     )
     if db.session.get_bind().dialect.name == "postgresql":
-        locked = due.with_for_update(skip_locked=True).scalar_subquery()
+        # id = ANY(ARRAY(...)): the batch's ids are found first, then updated through the
+        # primary key (``IN (subquery)`` lets the planner join against a scan of the table)
+        locked = func.array(due.with_for_update(skip_locked=True).scalar_subquery())
         statement = (
-            update(OutboxMessage).where(OutboxMessage.id.in_(locked))
+            update(OutboxMessage).where(OutboxMessage.id == any_(locked))
             .values(**claimed_values(now, lease)).returning(OutboxMessage.id)
         )
         return list(db.session.scalars(statement, execution_options=NO_SYNC))
@@ -122,19 +129,53 @@ def claimed_values(now: datetime, lease: timedelta) -> dict:
             "attempts": OutboxMessage.attempts + 1}
 
 
+def renew(ids: list[int], until: datetime) -> None:
+    """Extend the lease of messages still being sent (the dispatcher's heartbeat).
+
+    On PostgreSQL it skips rows locked right now (their outcome being written): it never
+    waits for, nor deadlocks with, the dispatcher's own settling.
+    """
+    held = OutboxMessage.id.in_(IDS)
+    if db.session.get_bind().dialect.name == "postgresql":
+        held = OutboxMessage.id.in_(
+            select(OutboxMessage.id).where(OutboxMessage.id.in_(IDS))
+            .with_for_update(skip_locked=True).scalar_subquery()
+        )
+    db.session.execute(
+        update(OutboxMessage).where(held, OutboxMessage.status == "sending")
+        .values(locked_until=until),
+        {"ids": ids}, execution_options=NO_SYNC,
+    )
+
+
 def expire_overdue(now: datetime) -> int:
     """Give up on messages that were not sent before their expiry; never send them late."""
     result = db.session.execute(
         update(OutboxMessage)
         .where(
+            OutboxMessage.status.in_(LIVE),  # the partial index on expires_at
             OutboxMessage.expires_at <= now,
-            or_(
-                OutboxMessage.status == "pending",
-                and_(OutboxMessage.status == "sending", OutboxMessage.locked_until < now),
-            ),
+            or_(OutboxMessage.status == "pending", OutboxMessage.locked_until < now),
         )
         .values(status="expired", locked_until=None,
                 last_error=func.coalesce(OutboxMessage.last_error, "expired before sending")),
+        execution_options=NO_SYNC,
+    )
+    return result.rowcount
+
+
+def revive(now: datetime) -> int:
+    """Messages never tried that expired by the clock but are in time at ``now``: pending.
+
+    For ``dispatch --once --now`` in a rehearsal: a worker on today's clock expires the
+    reminders of a conference in the past as soon as they are planned; replaying that
+    moment sends them. Call it in the transaction that claims (no worker comes between).
+    """
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "expired", OutboxMessage.attempts == 0,
+               OutboxMessage.expires_at > now)
+        .values(status="pending", last_error=None, locked_until=None),
         execution_options=NO_SYNC,
     )
     return result.rowcount

@@ -18,7 +18,7 @@ BUILT = [
     "GET /events/{event}/rooms", "GET /events/{event}/rooms/{id}",
     "GET /events/{event}/schedule.ics", "GET /events/{event}/schedule.xml",
     "GET /events/{event}/schedule.json",
-    "POST /auth/login", "POST /auth/logout", "GET /me", "PATCH /me",
+    "POST /auth/login", "POST /auth/logout", "POST /auth/logout-all", "GET /me", "PATCH /me",
     "GET /me/schedule", "PUT /me/bookmarks/{session_id}", "DELETE /me/bookmarks/{session_id}",
     "POST /me/devices", "DELETE /me/devices/{token}", "GET /me/calendar",
     "GET /me/notifications", "POST /me/notifications/{id}/read",
@@ -132,4 +132,4 @@ def test_nul_characters_are_refused_not_a_500(client, conference, method, path, 
     response = getattr(client, method)(path, json=body)
     assert response.status_code == 422
     assert set(response.json) == SHAPE
-    assert response.json["message"] == "NUL characters are not accepted."
+    assert response.json["message"] == "NUL characters and lone surrogates are not accepted."

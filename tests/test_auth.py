@@ -102,7 +102,7 @@ def test_a_wrong_role_gets_403_and_the_right_one_passes(guarded, make_attendee, 
     assert_401(guarded.get("/test/organisers"))
 
 
-def test_access_codes_are_random_readable_and_stored_slowly_hashed(make_attendee):
+def test_access_codes_are_random_readable_and_stored_keyed_and_salted(app, make_attendee):
     codes = {auth.new_access_code() for _ in range(200)}
     assert len(codes) == 200
     for code in codes:
@@ -111,9 +111,31 @@ def test_access_codes_are_random_readable_and_stored_slowly_hashed(make_attendee
     code = codes.pop()
     ada = make_attendee(code=code)
     assert code not in ada.access_code_hash
-    assert ada.access_code_hash.startswith("scrypt:")
+    assert ada.access_code_hash.startswith("hmac-sha256$")
+    assert app.config["ACCESS_CODE_KEY"] not in ada.access_code_hash
+    assert auth.hash_access_code(code) != ada.access_code_hash  # salted
     assert auth.check_access_code(ada, code)
     assert auth.check_access_code(ada, " " + code.lower().replace("-", " ") + " ")
     assert not auth.check_access_code(ada, codes.pop())
     assert not auth.check_access_code(None, code)
     assert not auth.check_access_code(make_attendee(), code)  # no code set at all
+
+
+def test_codes_hashed_with_scrypt_earlier_still_sign_in_and_are_rehashed(client, make_attendee):
+    from werkzeug.security import generate_password_hash
+
+    ada = make_attendee(email="ada@example.org")
+    ada.access_code_hash = generate_password_hash("7KQ4MX2P9DHT", method="scrypt:16384:8:1")
+    db.session.commit()
+    response = client.post("/api/v1/auth/login",
+                           json={"email": "ada@example.org", "access_code": "7kq4-mx2p-9dht"})
+    assert response.status_code == 200
+    db.session.refresh(ada)
+    assert ada.access_code_hash.startswith("hmac-sha256$")
+    assert auth.check_access_code(ada, "7KQ4-MX2P-9DHT")
+
+
+def test_a_code_hash_is_useless_under_another_key(app, make_attendee):
+    ada = make_attendee(code="7KQ4-MX2P-9DHT")
+    app.config["ACCESS_CODE_KEY"] = "another-key-" + "x" * 40
+    assert not auth.check_access_code(ada, "7KQ4-MX2P-9DHT")

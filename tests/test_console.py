@@ -77,6 +77,10 @@ def test_sign_in_keeps_the_session_in_a_strict_httponly_cookie(client, cast):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert "Secure" not in cookie  # plain HTTP here
+    page = client.get("/console/agenda")
+    assert "script-src 'self';" in page.headers["Content-Security-Policy"]
+    assert page.headers["Referrer-Policy"] == "same-origin"  # Flask-WTF checks it on HTTPS
+    assert page.headers["Cache-Control"] == "no-store"
     assert client.get("/console/", follow_redirects=True).request.path == "/console/agenda"
 
 
@@ -95,7 +99,7 @@ def test_the_cookie_is_secure_over_https(app, cast):
 
 
 def test_behind_a_tls_proxy_the_cookie_is_secure(make_app, cast):
-    app = make_app(PROXY_HOPS=1)
+    app = make_app(TRUSTED_PROXIES=1)
     client = app.test_client()
     proxied = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.0.0.1"}
     token = CSRF.search(client.get("/console/sign-in", headers=proxied).text)[1]

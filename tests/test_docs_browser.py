@@ -79,6 +79,9 @@ def test_docs_page_renders_our_operations_without_leaving_the_host(chromium, liv
     context = chromium.new_context()
     context.route("**/*", only_our_host)
     page = context.new_page()
+    refused = []  # what the page's Content-Security-Policy blocked (issue 8, point 15)
+    page.on("console", lambda message: "Content Security Policy" in message.text
+            and refused.append(message.text))
     page.goto(f"{live_url}/api/v1/docs")
 
     sessions = page.locator(
@@ -93,3 +96,4 @@ def test_docs_page_renders_our_operations_without_leaving_the_host(chromium, liv
 
     assert foreign == []
     assert f"{live_url}/api/v1/openapi.json" in requested
+    assert refused == []

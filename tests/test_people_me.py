@@ -145,12 +145,12 @@ def test_patch_me_changes_only_what_is_sent(client, make_attendee, bearer):
     ada, bob = make_attendee(), make_attendee()
     headers = bearer(ada)
     response = client.patch("/api/v1/me", headers=headers, json={
-        "language": "fr", "reminder_minutes": 0, "notify": {"networking": False},
+        "language": "fr", "reminder_minutes": 1, "notify": {"networking": False},
         "directory_visible": True,
     })
     assert response.status_code == 200
     me = response.json
-    assert (me["language"], me["reminder_minutes"], me["directory_visible"]) == ("fr", 0, True)
+    assert (me["language"], me["reminder_minutes"], me["directory_visible"]) == ("fr", 1, True)
     assert me["notify"] == {"reminders": True, "schedule_changes": True,
                             "announcements": True, "networking": False}
     again = client.patch("/api/v1/me", headers=headers, json={"notify": {"reminders": False}})
@@ -163,7 +163,7 @@ def test_patch_me_changes_only_what_is_sent(client, make_attendee, bearer):
 
 @pytest.mark.parametrize("body", [
     {"language": "xx"}, {"language": "English" * 10_000}, {"language": None},
-    {"reminder_minutes": 121}, {"reminder_minutes": -1}, {"reminder_minutes": "10"},
+    {"reminder_minutes": 121}, {"reminder_minutes": -1}, {"reminder_minutes": 0}, {"reminder_minutes": "10"},
     {"reminder_minutes": 10.5}, {"reminder_minutes": True},
     {"directory_visible": "yes"}, {"directory_visible": 1},
     {"notify": {"reminders": "off"}}, {"notify": {"sms": True}}, {"notify": None},

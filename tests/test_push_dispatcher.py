@@ -283,8 +283,9 @@ def test_the_worker_command_stops_cleanly_on_sigterm(app, migrated, make_attende
     add_device(ada, token="fid-sigterm")
     now = utcnow()
     row = queue(ada, due_at=now, expires_at=now + timedelta(hours=1))
+    # development: a PostgreSQL DATABASE_URL alone means production, which needs real keys
     env = {**os.environ, "DATABASE_URL": migrated, "PUSH_BACKEND": "log",
-           "PYTHONUNBUFFERED": "1"}
+           "COMPANION_ENV": "development", "PYTHONUNBUFFERED": "1"}
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "notifications", "worker",
          "--poll", "0.2"],
@@ -304,4 +305,4 @@ def test_the_worker_command_stops_cleanly_on_sigterm(app, migrated, make_attende
     assert worker.returncode == 0, err
     assert reload(row).status == "sent"
     assert '"outbox_id": %d' % row.id in out
-    assert out.rstrip().endswith("notifications worker: stopped")
+    assert json.loads(err.splitlines()[-1])["message"] == "notifications worker: stopped"

@@ -20,7 +20,7 @@ csrf = CSRFProtect()
 
 class SessionCookie(SecureCookieSessionInterface):
     """Flask's signed cookie, Secure whenever the request came over HTTPS (behind a TLS
-    proxy too, with PROXY_HOPS set so that X-Forwarded-Proto is believed)."""
+    proxy too, with TRUSTED_PROXIES set so that X-Forwarded-Proto is believed)."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)

@@ -114,6 +114,23 @@ def gate():
     return None
 
 
+# Only our own files; htmx needs no eval and no inline style (see base.html's htmx-config).
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+@blp.after_request
+def headers(response):
+    """Before the app's own (companion/http.py keeps what is set here): the console's
+    policy, and a Referer on its own forms, which Flask-WTF checks over HTTPS."""
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def organisers_only(view):
     @wraps(view)
     def wrapper(*args, **kwargs):

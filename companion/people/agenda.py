@@ -45,6 +45,7 @@ def reminder_lead(attendee: Attendee, reasons: set[str]) -> timedelta:
     minutes = attendee.reminder_minutes
     if minutes is None:
         minutes = DEFAULT_REMINDER_MINUTES
+    minutes = max(minutes, 1)  # a reminder due when its session starts has expired
     if reasons & {"speaker", "moderator"}:
         minutes = max(minutes, ROLE_REMINDER_MINUTES)
     return timedelta(minutes=minutes)

@@ -18,7 +18,7 @@ def append_codes(path: Path, codes: list[tuple[str, str]]) -> None:
     new_file = not path.exists() or path.stat().st_size == 0
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with open(descriptor, "a", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
+        writer = csv.writer(out, lineterminator="\n")  # `cut` would keep a \r
         if new_file:
             writer.writerow(["email", "access_code"])
         writer.writerows(codes)

@@ -120,14 +120,17 @@ def import_rows(event: Event, rows: Iterable[dict],
     """
     outcome = Outcome()
     created = []
+    known = {attendee.email.lower(): attendee for attendee in db.session.scalars(
+        select(Attendee).where(Attendee.event_id == event.id))}  # one query, not one a row
     for row in progress(rows):
         values = {name: row.get(name) for name in COLUMNS}
-        attendee = find_attendee(event, values["email"])
+        attendee = known.get(values["email"].lower())
         if attendee is None:
             code = auth.new_access_code()
             attendee = Attendee(event=event, access_code_hash=auth.hash_access_code(code),
                                 **values)
             db.session.add(attendee)
+            known[values["email"].lower()] = attendee
             created.append(attendee)
             outcome.codes.append((values["email"], code))
             outcome.created += 1

@@ -47,6 +47,8 @@ def find_by_code(email: str, code: str, event_slug: str | None = None) -> Attend
     # With nobody to check, check against nothing: a miss takes as long as a hit.
     for attendee in attendees_by_email(email, event_slug) or [None]:
         if auth.check_access_code(attendee, code):
+            if auth.is_legacy_hash(attendee.access_code_hash):  # scrypt: rehash, committed
+                attendee.access_code_hash = auth.hash_access_code(code)  # with the sign-in
             return attendee
     return None
 
@@ -76,6 +78,11 @@ def sign_in_with_firebase(id_token: str, event_slug: str | None = None) -> SignI
 
 def sign_out() -> None:
     auth.revoke_token(auth.current_token())
+
+
+def sign_out_everywhere(attendee: Attendee) -> int:
+    """End every token of the attendee (this one too); how many were live."""
+    return auth.revoke_all_tokens(attendee)
 
 
 def update_preferences(attendee: Attendee, changes: dict) -> Attendee:

@@ -66,7 +66,8 @@ class PreferencesSchema(Schema):
     """What PATCH /me may change; omitted fields stay as they are."""
 
     language = language_field()
-    reminder_minutes = fields.Integer(strict=True, validate=validate.Range(0, 120))
+    # At least 1: a reminder expires when its session starts, so at 0 it could never go out.
+    reminder_minutes = fields.Integer(strict=True, validate=validate.Range(1, 120))
     notify = fields.Nested(NotifySchema)
     directory_visible = StrictBoolean()
 

@@ -73,6 +73,15 @@ class Logout(MethodView):
         operations.sign_out()
 
 
+@auth_blp.route("/logout-all")
+class LogoutAll(MethodView):
+    @login_required
+    @auth_blp.response(204)
+    def post(self):
+        """End every token of mine: sign out on every phone"""
+        operations.sign_out_everywhere(current_attendee())
+
+
 @me_blp.route("")
 class Me(MethodView):
     @login_required

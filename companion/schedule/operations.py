@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..timeutil import local_to_utc
+from ..timeutil import local_to_utc, localise
 from .models import Event, Room, Session, SessionPerson
 
 
@@ -88,18 +88,38 @@ def _assign(obj, values: dict, keep_known: bool = False) -> bool:
     return changed
 
 
-def seed_conference(data: dict, shift_to: date | None = None) -> dict:
+def rehearsal_offset(data: dict, now: datetime, lead: timedelta) -> timedelta:
+    """How far to move the event so that its first panel starts ``lead`` after ``now``
+    (on the minute): its reminders fall due a few minutes from now."""
+    panel = next(values for values in data["sessions"] if values["kind"] == "panel")
+    starts = local_to_utc(date.fromisoformat(panel["date"]), time.fromisoformat(panel["starts"]),
+                          data["event"]["timezone"])
+    target = (now + lead + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    return target - starts
+
+
+def seed_conference(data: dict, shift_to: date | None = None,
+                    offset: timedelta = timedelta(0)) -> dict:
     """Create or update the event from its data; the same call twice changes nothing.
     The caller commits (after re-planning reminders, when sessions moved).
 
     ``shift_to`` moves the whole event so that it starts on that day, each session at
-    the same local wall-clock time (the UTC offset is worked out per day).
+    the same local wall-clock time (the UTC offset is worked out per day). ``offset``
+    moves every session by that much (see ``rehearsal_offset``), the event's days with them.
     """
     info = dict(data["event"])
     original_start = date.fromisoformat(info["starts_on"])
     shift = (shift_to - original_start) if shift_to else timedelta(0)
     info["starts_on"] = original_start + shift
     info["ends_on"] = date.fromisoformat(info["ends_on"]) + shift
+    if offset:  # the local days of the first start and the last end, moved
+        instants = [
+            local_to_utc(date.fromisoformat(values["date"]) + shift,
+                         time.fromisoformat(values[edge]), info["timezone"]) + offset
+            for values in data["sessions"] for edge in ("starts", "ends")
+        ]
+        info["starts_on"] = localise(min(instants), info["timezone"]).date()
+        info["ends_on"] = localise(max(instants), info["timezone"]).date()
     counts = {"created": 0, "updated": 0}
 
     def tally(created: bool, changed: bool):
@@ -138,8 +158,8 @@ def seed_conference(data: dict, shift_to: date | None = None) -> dict:
         starts = time.fromisoformat(values.pop("starts"))
         ends = time.fromisoformat(values.pop("ends"))
         room_key = values.pop("room", None)
-        values["starts_at"] = local_to_utc(day, starts, event.timezone)
-        values["ends_at"] = local_to_utc(day, ends, event.timezone)
+        values["starts_at"] = local_to_utc(day, starts, event.timezone) + offset
+        values["ends_at"] = local_to_utc(day, ends, event.timezone) + offset
         values["room_id"] = rooms[room_key].id if room_key else None
         session = db.session.scalar(
             select(Session).where(Session.event_id == event.id, Session.key == values["key"])

@@ -1,5 +1,7 @@
 """The agenda as the phone app sees it: the contract's fields, times in the event's zone."""
 
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..extensions import MAX_ID
@@ -91,7 +93,9 @@ class SessionSchema(Schema):
 
 
 class SessionQuerySchema(Schema):
-    day = fields.Date(metadata={"description": "Local day of the event, YYYY-MM-DD"})
+    # A day whose midnight in any zone is still a datetime: no overflow at the ends.
+    day = fields.Date(validate=validate.Range(date(2, 1, 1), date(9998, 12, 31)),
+                      metadata={"description": "Local day of the event, YYYY-MM-DD"})
     kind = fields.String(validate=validate.OneOf(SESSION_KINDS))
     ends_after = fields.AwareDateTime(
         metadata={"description": "Only sessions still running after this instant (with offset)"}

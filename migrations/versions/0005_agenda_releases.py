@@ -1,7 +1,7 @@
 """agenda releases: draft edits, schedule versions, room facilities, online links
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0008
 Create Date: 2026-11-29 02:20:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005'
-down_revision = '0003'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,127 @@
+"""What every request and answer goes through: body checks at the door, and headers.
+
+At the door (before any view), for the API:
+- a body larger than MAX_CONTENT_LENGTH is refused with 413 from its Content-Length,
+  before it is read (werkzeug stops a chunked one at the limit);
+- a body on a write that is not JSON is refused with 415 (it would be ignored otherwise);
+- a JSON body is parsed once here: one that is not JSON (an integer of more than 4,300
+  digits is not, for Python) or nested too deeply is a 400; one holding text PostgreSQL
+  cannot store (NUL, a lone surrogate) is a 422, wherever it is, also in the path and query.
+- ``If-None-Match`` is compared weakly, as RFC 9110 says: ``W/"x"`` matches ``"x"``.
+
+On the way out: ``nosniff`` and ``Referrer-Policy`` everywhere, a Content-Security-Policy
+(with the hash of the docs page's own inline script), and for personal answers
+``Cache-Control: private`` (``no-store``, or ``no-cache`` where an ETag revalidates)
+with ``Vary: Authorization``.
+"""
+
+import base64
+import hashlib
+import json
+import re
+
+from flask import request
+from flask_smorest import abort
+
+JSON_DEPTH = 32  # far deeper than anything the API takes
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Text PostgreSQL cannot hold: NUL, and the halves of a UTF-16 pair on their own.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+PERSONAL = ("/api/v1/me", "/api/v1/auth/")
+DOCS_PAGE = "/api/v1/docs"
+INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = ("default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+
+
+def has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get(
+        "Transfer-Encoding", "").lower()
+
+
+def strings_in(value):
+    """Every string in a parsed JSON value (keys too), without recursion; 400 when too deep."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, (dict, list)):
+            if depth >= JSON_DEPTH:
+                abort(400, message=f"The JSON body is nested more than {JSON_DEPTH} levels deep.")
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+                stack.extend((child, depth + 1) for child in item.values())
+            else:
+                stack.extend((child, depth + 1) for child in item)
+
+
+def parsed_json():
+    """The request's JSON body; 400 when it is not JSON (then webargs never parses it)."""
+    data = request.get_data(cache=True)  # 413 here when it is too large
+    if not data:
+        return None
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        abort(400, message="The body is not valid JSON.")
+    return value
+
+
+def check_body():
+    if request.path.startswith("/api/") and request.method in BODY_METHODS and has_body():
+        if request.content_length and request.max_content_length is not None \
+                and request.content_length > request.max_content_length:
+            abort(413, message=f"The body is larger than {request.max_content_length} bytes.")
+        if not request.is_json:
+            abort(415, message="Send the body as JSON (Content-Type: application/json).")
+    body = parsed_json() if request.is_json else None
+    where = {
+        "path": bool(UNSTORABLE.search(request.path)),
+        "query": any(UNSTORABLE.search(part) for pair in request.args.items(multi=True)
+                     for part in pair),
+        "json": any(UNSTORABLE.search(text) for text in strings_in(body)),
+    }
+    found = [location for location, bad in where.items() if bad]
+    if found:
+        abort(422, message="NUL characters and lone surrogates are not accepted.",
+              errors={location: ["Contains a NUL character or a lone surrogate."]
+                      for location in found})
+
+
+def weak_if_none_match():
+    """Compare If-None-Match weakly (RFC 9110 13.1.2): drop the W/ before the tags."""
+    header = request.environ.get("HTTP_IF_NONE_MATCH")
+    if header and "W/" in header:
+        request.environ["HTTP_IF_NONE_MATCH"] = re.sub(r'W/(?=")', "", header)
+        request.__dict__.pop("if_none_match", None)
+
+
+def security_headers(response):
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.path == DOCS_PAGE and response.mimetype == "text/html":
+        body = response.get_data()
+        hashes = " ".join(
+            "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
+            for script in INLINE_SCRIPT.findall(body)
+        )
+        headers["Content-Security-Policy"] = DOCS_CSP.format(hashes=hashes)
+        headers["X-Frame-Options"] = "DENY"
+    elif not request.path.startswith(DOCS_PAGE + "/"):
+        headers.setdefault("Content-Security-Policy", API_CSP)
+    if request.path.startswith(PERSONAL):
+        response.vary.add("Authorization")
+        if "Cache-Control" not in headers:
+            headers["Cache-Control"] = "private, no-cache" if headers.get("ETag") \
+                else "private, no-store"
+    return response
+
+
+def init_app(app):
+    app.before_request(check_body)
+    app.before_request(weak_if_none_match)
+    app.after_request(security_headers)

@@ -1,0 +1,84 @@
+"""A rate-limit store that every worker of one machine shares, with nothing to install.
+
+``memory://`` counts in each worker process: with 2 gunicorn workers a limit of 5 is
+really 10. Redis is not on every newcomer's machine, so the default store is a SQLite
+file in the instance folder (``sqlite:////abs/path/ratelimit.db``): each count is one
+atomic upsert, seen by every process. Fixed windows, as flask-limiter's default strategy
+asks. Several machines need a store they all reach: set RATELIMIT_STORAGE_URI=redis://...
+"""
+
+import sqlite3
+import time
+from urllib.parse import urlsplit
+
+from limits.storage import Storage
+
+SCHEMA = """CREATE TABLE IF NOT EXISTS counters (
+    key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at REAL NOT NULL)"""
+INCREMENT = """
+INSERT INTO counters (key, count, expires_at) VALUES (:key, :amount, :now + :expiry)
+ON CONFLICT (key) DO UPDATE SET
+    count = CASE WHEN expires_at <= :now THEN :amount ELSE count + :amount END,
+    expires_at = CASE WHEN expires_at <= :now THEN :now + :expiry ELSE expires_at END
+RETURNING count"""
+
+
+class SQLiteStorage(Storage):
+    STORAGE_SCHEME = ["sqlite"]
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.path = urlsplit(uri).path
+        with self._connect() as connection:
+            connection.execute(SCHEMA)
+
+    @property
+    def base_exceptions(self):
+        return sqlite3.Error
+
+    def _connect(self) -> sqlite3.Connection:
+        # a connection per call: safe in threads, and across gunicorn's fork
+        connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        return connection
+
+    def _run(self, statement: str, values: dict):
+        connection = self._connect()
+        try:
+            return connection.execute(statement, values).fetchone()
+        finally:
+            connection.close()
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        values = {"key": key, "amount": amount, "expiry": expiry, "now": time.time()}
+        return self._run(INCREMENT, values)[0]
+
+    def get(self, key: str) -> int:
+        row = self._run("SELECT count FROM counters WHERE key = :key AND expires_at > :now",
+                        {"key": key, "now": time.time()})
+        return row[0] if row else 0
+
+    def get_expiry(self, key: str) -> float:
+        row = self._run("SELECT expires_at FROM counters WHERE key = :key", {"key": key})
+        return row[0] if row else time.time()
+
+    def check(self) -> bool:
+        try:
+            self._run("SELECT 1", {})
+            return True
+        except sqlite3.Error:
+            return False
+
+    def reset(self) -> int | None:
+        connection = self._connect()
+        try:
+            return connection.execute("DELETE FROM counters").rowcount
+        finally:
+            connection.close()
+
+    def clear(self, key: str) -> None:
+        self._run("DELETE FROM counters WHERE key = :key", {"key": key})
+
+
+def default_uri(instance_path: str) -> str:
+    return f"sqlite:///{instance_path}/ratelimit.db"

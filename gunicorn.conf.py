@@ -1,0 +1,85 @@
+"""gunicorn's settings for the companion API: ``gunicorn -c gunicorn.conf.py``.
+
+The Procfile (and so ``make run``) starts it this way. Every number can be changed from
+the environment without editing this file:
+
+- ``HOST`` (127.0.0.1) and ``PORT`` (8000): where to listen; ``0.0.0.0`` behind a proxy.
+- ``WEB_CONCURRENCY``: worker processes, default 2 per core plus one.
+- ``WEB_THREADS`` (4): threads per worker (gthread). A phone keeps its connection open
+  between calls (keep-alive), which a sync worker cannot do without blocking the others.
+- ``WEB_TIMEOUT`` (30 s): a worker silent for longer is killed and replaced.
+- ``WEB_GRACEFUL_TIMEOUT`` (30 s): on SIGTERM (a deploy, honcho's Ctrl-C) the workers
+  stop accepting, finish the requests in hand for up to this long, then exit.
+- ``WEB_KEEPALIVE`` (5 s): how long an idle keep-alive connection is kept. Behind a load
+  balancer, make it longer than the balancer's own idle timeout.
+- ``FORWARDED_ALLOW_IPS`` (127.0.0.1): proxies whose X-Forwarded-* headers are believed.
+- ``LOG_LEVEL`` (INFO): the level of gunicorn's own lines and of the app's.
+
+Logs: one JSON object a line on standard error (companion/logs.py), gunicorn's own lines
+and the app's alike; the access log is one JSON line per request with the request's id
+(the ``X-Request-ID`` the app answers with), so it joins the app's lines of that request.
+"""
+
+import multiprocessing
+import os
+
+from gunicorn.glogging import Logger
+
+wsgi_app = "wsgi:app"
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", 4))
+timeout = int(os.environ.get("WEB_TIMEOUT", 30))
+graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", 30))
+keepalive = int(os.environ.get("WEB_KEEPALIVE", 5))
+# Each worker is replaced after about this many requests (spread so that they do not
+# restart together): whatever a long run leaks is given back.
+max_requests = 10000
+max_requests_jitter = 1000
+# The workers' heartbeat files in memory: a slow disk cannot make a worker look dead.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+proc_name = "companion"
+# No control socket: its default path is one per user, and two servers on one machine
+# (a bench beside a test run) would take it from each other.
+control_socket_disable = True
+
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+loglevel = LOG_LEVEL.lower()
+
+
+class JsonAccessLogger(Logger):
+    """gunicorn's logger, with one JSON line per request instead of Apache's format."""
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        status = int(atoms["s"]) if str(atoms["s"]).isdigit() else atoms["s"]
+        fields = {
+            "method": atoms["m"], "path": atoms["U"], "query": atoms["q"] or None,
+            "status": status, "bytes": atoms["B"],
+            "duration_ms": round(request_time.total_seconds() * 1000, 3),
+            "remote_addr": atoms["h"], "user_agent": atoms["a"],
+            "request_id": atoms.get("{x-request-id}o"),
+        }
+        try:
+            self.access_log.info("%s %s %s", atoms["m"], atoms["U"], status, extra=fields)
+        except Exception:
+            self.exception("access log failed")
+
+
+logger_class = JsonAccessLogger
+# Everything goes to the root logger's one JSON handler (companion/logs.py).
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"stderr": {"class": "companion.logs.StderrHandler"}},
+    "root": {"level": LOG_LEVEL, "handlers": ["stderr"]},
+    "loggers": {
+        "gunicorn.error": {"level": LOG_LEVEL, "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+    },
+}
