@@ -507,3 +507,17 @@ def test_no_form_input_reaches_a_500(organiser, cast):
         for name in ("action", "actor_id", "subject", "since", "until"):
             response = organiser.get("/console/audit", query_string={name: value})
             assert response.status_code < 500, (name, value[:20])
+
+
+def test_make_runs_demo_attendee_opens_the_console(app, client, runner, tmp_path):
+    """`make run` seeds a rehearsal whose demo attendee is also an organiser: its printed
+    address leads to /console/, where that sign-in reaches the agenda."""
+    app.instance_path = str(tmp_path)
+    result = runner.invoke(args=["seed", "--rehearsal"])
+    assert result.exit_code == 0, result.output
+    assert "/console/" in result.output
+    code = (tmp_path / "demo-codes.csv").read_text().splitlines()[1].split(",")[1]
+    response = client.post("/console/sign-in", data={
+        "csrf_token": csrf_token(client), "email": "demo@example.org", "access_code": code})
+    assert response.status_code == 302
+    assert client.get("/", follow_redirects=True).request.path == "/console/agenda"
