@@ -27,6 +27,7 @@ SEED_ARGS ?= --rehearsal
 run: $(VENV)/.installed-app
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed $(SEED_ARGS)
+	@echo "Console: http://127.0.0.1:$${PORT:-8000}/console/  (API docs: /api/v1/docs)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $${PORT:-8000}
 
 test: $(VENV)/.installed-tests

@@ -7,7 +7,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import notifications
 
-from . import cli, docs, errors, health, http, keys, logs, networking, organising, people, ratelimit, schedule  # noqa: F401,E501
+from . import (  # noqa: F401
+    cli, console, docs, errors, health, http, keys, logs, networking, organising, people,
+    ratelimit, schedule,
+)
 from .config import Config
 from .db import commit_request
 from .extensions import db, limiter, migrate
@@ -45,5 +48,6 @@ def create_app(config: dict | None = None) -> Flask:
     networking.init_app(app, api)
     organising.init_app(app, api)
     notifications.init_app(app, api)
+    console.init_app(app)  # /console/: organisers' and moderators' pages
     cli.init_app(app)
     return app

@@ -201,7 +201,9 @@ def role_required(*roles: str):
 
 def _address_and_email() -> str:
     body = request.get_json(silent=True)
-    email = body.get("email") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        body = request.form  # the console's sign-in form
+    email = body.get("email")
     return f"{get_remote_address()} {str(email or '').strip().lower()[:254]}"
 
 

@@ -18,7 +18,9 @@ from .timeutil import localise, utcnow
 # The rehearsal: the first panel starts this long after the seed, so its reminders
 # (10 minutes ahead by default) fall due about two minutes after `make run`.
 REHEARSAL_LEAD = timedelta(minutes=12)
-DEMO_ATTENDEE = "email,name,organisation,country,roles\ndemo@example.org,Demo Attendee,,,\n"
+# Also an organiser, so that the same sign-in opens the console (/console/).
+DEMO_ATTENDEE = ("email,name,organisation,country,roles\n"
+                 "demo@example.org,Demo Attendee,,,attendee;organiser\n")
 DEMO_PHONE = "demo-phone-fid"
 
 
@@ -71,7 +73,8 @@ def seed_command(shift_to, rehearsal):
         click.echo(f"rehearsal: {panel.title!r} starts at {starts:%H:%M} ({event.timezone}); "
                    f"the demo attendee's reminder leaves the worker about 10 minutes before")
         click.echo(f"demo attendee: demo@example.org, access code in {path}"
-                   + (f" ({code})" if code else ""))
+                   + (f" ({code})" if code else "")
+                   + "; also an organiser: sign in to the console at /console/")
 
 
 def init_app(app):

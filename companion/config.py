@@ -81,6 +81,10 @@ class Config:
     # Pings a moderator (or organiser) may send to one session's speakers.
     PING_RATE_LIMIT = os.environ.get("PING_RATE_LIMIT", "6 per minute")
 
+    # The console's session cookie (companion/console): HttpOnly, SameSite=Strict, and
+    # Secure on every HTTPS request; set this to mark it Secure on plain HTTP too.
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
+
     TOKEN_TTL_HOURS = int(os.environ.get("TOKEN_TTL_HOURS", "720"))
 
     PUSH_BACKEND = os.environ.get("PUSH_BACKEND", "")

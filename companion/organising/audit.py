@@ -6,7 +6,7 @@ Organiser actions (edits, releases, delays, announcements) and moderators' pings
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Select, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -50,3 +50,20 @@ def record(event: Event, actor: Attendee | None, action: str, subject: str | Non
                        recipients=recipients, at=utcnow())
     db.session.add(entry)
     return entry
+
+
+def entries_query(event: Event, filters: dict) -> Select:
+    """The event's entries, newest first, filtered by action, actor_id, subject, since
+    (at or after) and until (before): GET /events/{event}/audit and the console's log."""
+    statement = select(AuditEntry).where(AuditEntry.event_id == event.id)
+    if "action" in filters:
+        statement = statement.where(AuditEntry.action == filters["action"])
+    if "actor_id" in filters:
+        statement = statement.where(AuditEntry.actor_id == filters["actor_id"])
+    if "subject" in filters:
+        statement = statement.where(AuditEntry.subject == filters["subject"])
+    if "since" in filters:
+        statement = statement.where(AuditEntry.at >= filters["since"])
+    if "until" in filters:
+        statement = statement.where(AuditEntry.at < filters["until"])
+    return statement.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())

@@ -7,14 +7,13 @@ transaction (edits, releases, delays, announcements, pings); this only reads the
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from ..auth import current_attendee, role_required
 from ..extensions import MAX_ID
 from ..pagination import paginate
 from ..schedule.operations import get_event
 from ..timeutil import EventDateTime
-from .audit import AuditEntry
+from .audit import entries_query
 
 blp = Blueprint(
     "audit", __name__, url_prefix="/api/v1/events",
@@ -60,15 +59,4 @@ class Audit(MethodView):
         event = get_event(slug)
         if current_attendee().event_id != event.id:
             abort(403, message="Only for organisers of this event")
-        statement = select(AuditEntry).where(AuditEntry.event_id == event.id)
-        if "action" in query:
-            statement = statement.where(AuditEntry.action == query["action"])
-        if "actor_id" in query:
-            statement = statement.where(AuditEntry.actor_id == query["actor_id"])
-        if "subject" in query:
-            statement = statement.where(AuditEntry.subject == query["subject"])
-        if "since" in query:
-            statement = statement.where(AuditEntry.at >= query["since"])
-        if "until" in query:
-            statement = statement.where(AuditEntry.at < query["until"])
-        return statement.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        return entries_query(event, query)

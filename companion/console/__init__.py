@@ -1,0 +1,41 @@
+"""The organisers' and moderators' console: web pages at /console/ on the same operations
+the API views call (schedule.releases, organising.announcements and pings, the audit log).
+
+Everything of it is in this folder: views.py (every route), forms.py (form input into
+the API's own schemas), templates/ and static/ (htmx, vendored: see static/README).
+
+Sign-in takes email and access code like POST /auth/login and keeps the bearer token it
+issues in Flask's signed session cookie (HttpOnly, SameSite=Strict, Secure on HTTPS), so
+that signing out, expiry and "sign out everywhere" apply to the console too. Every form
+that changes something carries a CSRF token (Flask-WTF), checked for the console only:
+the JSON API, authenticated by bearer tokens, never reads the cookie and needs none.
+"""
+
+from flask import Flask, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+
+
+class SessionCookie(SecureCookieSessionInterface):
+    """Flask's signed cookie, Secure whenever the request came over HTTPS (behind a TLS
+    proxy too, with TRUSTED_PROXIES set so that X-Forwarded-Proto is believed)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+def init_app(app: Flask) -> None:
+    from . import views
+
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
+    # Checked by the console's own before_request only (csrf.protect()): the API is free.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid while the session lives
+    app.session_interface = SessionCookie()
+    csrf.init_app(app)
+    app.register_blueprint(views.blp)
+    # `make run` prints the server's address: its root leads to the console.
+    app.add_url_rule("/", "root", lambda: redirect(url_for("console.home")))

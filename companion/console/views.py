@@ -1,0 +1,683 @@
+"""Every route of the console (/console/...). Views stay thin: each one turns a form into
+the API's input (forms.py) and calls the operation the API view calls.
+
+Organisers reach every page; moderators reach their phone view (/console/moderate) and
+the pings of their sessions; anybody else who signs in gets 403 on every page.
+"""
+
+from collections import Counter
+from functools import wraps
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from .. import auth
+from ..auth import limit_failed_logins
+from ..extensions import MAX_ID, db
+from ..organising import announcements, pings
+from ..organising.audit import AuditEntry, entries_query
+from ..organising.audit_views import AuditQuerySchema
+from ..organising.models import ANNOUNCEMENT_PRIORITIES, PING_TEMPLATES
+from ..organising.schemas import AnnouncementInSchema, PingInSchema
+from ..people import operations as people
+from ..people.models import ROLES, Attendee
+from ..schedule import operations as schedule, releases
+from ..schedule.models import LANGUAGES, Session, SessionPerson
+from ..schedule.schemas import (
+    FACILITY_KINDS,
+    DelaySchema,
+    PublishSchema,
+    RoomPatchSchema,
+    SessionPatchSchema,
+)
+from . import csrf
+from .forms import (
+    Refused,
+    attempt,
+    from_local,
+    ids,
+    load,
+    local_value,
+    number,
+    text_or_none,
+)
+
+blp = Blueprint("console", __name__, url_prefix="/console",
+                template_folder="templates", static_folder="static")
+ID = f"int(max={MAX_ID})"
+CONSOLE_ROLES = ("organiser", "moderator")
+PUBLIC = ("console.sign_in", "console.static")
+SAFE = ("GET", "HEAD", "OPTIONS")
+PING_LABELS = {
+    "on_in_5": "You are on in 5 minutes", "to_stage": "Please come to the stage",
+    "two_minutes": "2 minutes left", "wrap_up": "Please wrap up",
+}
+LATE_CHOICES = (5, 10, 15)
+# How often the pages that watch something ask again (milliseconds, for htmx).
+REFRESH = "every 2s"
+
+
+# --- who is here -------------------------------------------------------------------
+
+def signed_in() -> Attendee | None:
+    """The attendee whose token the session cookie holds, while the token is live."""
+    token = session.get("token")
+    access = auth.find_live_token(token) if isinstance(token, str) else None
+    if access is None:
+        return None
+    g.access_token, g.attendee = access, access.attendee
+    return access.attendee
+
+
+def me() -> Attendee:
+    return g.attendee
+
+
+def is_organiser() -> bool:
+    return me().has_role("organiser")
+
+
+@blp.before_request
+def gate():
+    # Nothing of another request's: the test suite runs requests in one app context,
+    # where g (Flask-WTF caches the CSRF token there) would outlive a request.
+    for name in ("csrf_token", "attendee", "access_token"):
+        g.pop(name, None)
+    if request.method not in SAFE:
+        csrf.protect()  # CSRFError (400) without a valid token
+        if any("\x00" in key + "".join(values) for key, values in request.form.lists()):
+            return page("refused.html", 422, title="Not accepted",
+                        message="NUL characters are not accepted.")
+    if request.endpoint in PUBLIC:
+        return None
+    if signed_in() is None:
+        if request.headers.get("HX-Request"):
+            return "", 401, {"HX-Redirect": url_for("console.sign_in")}
+        target = request.full_path if request.query_string else request.path
+        return redirect(url_for("console.sign_in",
+                                next=target if request.method == "GET" else None))
+    if not any(me().has_role(role) for role in CONSOLE_ROLES):
+        return page("forbidden.html", 403, title="Not for you")
+    return None
+
+
+# Only our own files; htmx needs no eval and no inline style (see base.html's htmx-config).
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+@blp.after_request
+def headers(response):
+    """Before the app's own (companion/http.py keeps what is set here): the console's
+    policy, and a Referer on its own forms, which Flask-WTF checks over HTTPS."""
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def organisers_only(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not is_organiser():
+            return page("forbidden.html", 403, title="Only for organisers")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@blp.errorhandler(CSRFError)
+def csrf_refused(error):
+    return page("refused.html", 400, title="Form refused",
+                message=f"{error.description} Reload the page and try again.")
+
+
+@blp.errorhandler(429)
+def too_many(error):
+    return page("refused.html", 429, title="Too many attempts", message=error.description)
+
+
+@blp.app_template_filter("local")
+def local_filter(value, fmt: str = "%a %d %b %H:%M") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = releases.instant(value)
+    return value.astimezone(ZoneInfo(me().event.timezone)).strftime(fmt)
+
+
+def page(template: str, status: int = 200, **context):
+    return render_template(f"console/{template}", **context), status
+
+
+# --- signing in and out --------------------------------------------------------------
+
+@blp.route("/sign-in", methods=["GET", "POST"])
+@limit_failed_logins
+def sign_in():
+    if request.method == "GET":
+        return page("sign_in.html", title="Sign in", email="")
+    email = request.form.get("email", "")[:254]
+    code = request.form.get("access_code", "")[:64]
+    if not email.strip() or not code.strip():
+        return page("sign_in.html", 422, title="Sign in", email=email,
+                    error="Give your email and your access code.")
+    try:
+        signed = attempt(people.sign_in, email, code)
+    except Refused as refused:  # 401: limit_failed_logins counts it
+        return page("sign_in.html", refused.status, title="Sign in", email=email,
+                    error=refused.message)
+    session.clear()
+    session["token"] = signed.token
+    session.permanent = False
+    target = request.args.get("next", "")
+    if not target.startswith("/console/") or target.startswith("//"):
+        target = url_for("console.home")
+    return redirect(target)
+
+
+@blp.route("/sign-out", methods=["POST"])
+def sign_out():
+    auth.revoke_token(g.access_token)
+    session.clear()
+    return redirect(url_for("console.sign_in"))
+
+
+@blp.route("/")
+def home():
+    return redirect(url_for("console.agenda" if is_organiser() else "console.moderate"))
+
+
+# --- the agenda ----------------------------------------------------------------------
+
+def attendees_by_id() -> dict[int, Attendee]:
+    return {a.id: a for a in db.session.scalars(
+        select(Attendee).where(Attendee.event_id == me().event_id).order_by(Attendee.name))}
+
+
+def pending_by_session(plan: releases.Plan) -> dict[int, list[str]]:
+    return {entry["session_id"]: [change["kind"] for change in entry["changes"]]
+            for entry in plan.changes if entry["session_id"]}
+
+
+@blp.route("/agenda")
+@organisers_only
+def agenda():
+    event = me().event
+    zone = ZoneInfo(event.timezone)
+    sessions = releases.draft_sessions(event)
+    rooms = releases.draft_rooms(event)
+    plan = releases.draft_plan(event)
+    pending = pending_by_session(plan)
+    days: dict = {}
+    for session_id, state in sorted(sessions.items(),
+                                    key=lambda item: (item[1]["starts_at"], item[0])):
+        day = releases.instant(state["starts_at"]).astimezone(zone).date()
+        days.setdefault(day, []).append({
+            "id": session_id, **state,
+            "room": (rooms.get(state.get("room_id")) or {}).get("name"),
+            "pending": pending.get(session_id, []),
+        })
+    removed = [entry for entry in plan.changes if entry["session_id"]
+               and entry["session_id"] not in sessions]
+    return page("agenda.html", title="Agenda", days=days, removed=removed,
+                edits=len(plan.sessions) + len(plan.rooms), changes=len(plan.changes))
+
+
+def session_form(session_id: int, state: dict, errors: dict | None = None,
+                 values: dict | None = None, status: int = 200):
+    event = me().event
+    shown = {
+        "title": state["title"],
+        "starts_at": local_value(state["starts_at"], event.timezone),
+        "ends_at": local_value(state["ends_at"], event.timezone),
+        "room_id": state.get("room_id"), "online_url": state.get("online_url") or "",
+        "speakers": state.get("speakers") or [], "moderators": state.get("moderators") or [],
+        "cancelled": state.get("status") == "cancelled",
+        **(values or {}),
+    }
+    return page("session.html", status, title=f"Edit: {state['title']}", id=session_id,
+                state=state, form=shown, errors=errors or {},
+                rooms=releases.draft_rooms(event), people=attendees_by_id())
+
+
+@blp.route(f"/sessions/<{ID}:session_id>", methods=["GET", "POST"])
+@organisers_only
+def edit_session(session_id):
+    event = me().event
+    try:
+        state, _ = attempt(releases.drafted_state, event, "session", session_id)
+    except Refused as refused:
+        return page("refused.html", refused.status, title="Not found", message=refused.message)
+    if request.method == "GET":
+        return session_form(session_id, state)
+    form, errors = request.form, {}
+    raw = {"title": form.get("title", "").strip(),
+           "online_url": text_or_none(form, "online_url"),
+           "status": "cancelled" if form.get("cancelled") else "scheduled",
+           "speakers": ids(form, "speakers", errors),
+           "moderators": ids(form, "moderators", errors)}
+    room = form.get("room_id", "").strip()
+    raw["room_id"] = number(room)
+    if room and raw["room_id"] is None:
+        errors["room_id"] = ["Choose a room of the list."]
+    for name in ("starts_at", "ends_at"):
+        try:
+            raw[name] = from_local(form.get(name, ""), event.timezone)
+        except ValueError as error:
+            errors[name] = [str(error)]
+    typed = {"title": raw["title"], "online_url": raw["online_url"] or "",
+             "room_id": raw["room_id"], "speakers": raw["speakers"],
+             "moderators": raw["moderators"], "cancelled": raw["status"] == "cancelled",
+             "starts_at": form.get("starts_at", ""), "ends_at": form.get("ends_at", "")}
+    try:
+        if errors:
+            raise Refused(422, "The request is not valid.", errors)
+        values = load(SessionPatchSchema(partial=True), raw)
+        changed = {name: value for name, value in values.items()
+                   if (releases.iso(value) if name in ("starts_at", "ends_at") else value)
+                   != state.get(name)}
+        if not changed:
+            flash("Nothing changed.")
+            return redirect(url_for("console.edit_session", session_id=session_id))
+        attempt(releases.update_session, event, me(), session_id, changed)
+    except Refused as refused:
+        return session_form(session_id, state, refused.errors or {"_schema": [refused.message]},
+                            typed, status=refused.status)
+    flash(f"Saved in the draft: {values.get('title', state['title'])}. "
+          "Release it when the draft is ready.")
+    return redirect(url_for("console.agenda") + f"#session-{session_id}")
+
+
+def delay_preview(session_obj: Session, minutes: int, shift_following: bool):
+    """What a delay would release, found by doing it and rolling it back: the same
+    operation, nothing kept."""
+    event = me().event
+    try:
+        version = attempt(releases.delay, event, me(), session_obj, minutes,
+                          shift_following, False, None)
+        changes = [dict(entry) for entry in version.changes]
+        notified = version.notified
+        return changes, notified, None
+    except Refused as refused:
+        return [], 0, refused.message
+    finally:
+        db.session.rollback()
+
+
+@blp.route(f"/sessions/<{ID}:session_id>/late", methods=["GET", "POST"])
+@organisers_only
+def running_late(session_id):
+    event = me().event
+    try:
+        session_obj = attempt(schedule.get_session, event, session_id)
+    except Refused as refused:
+        return page("refused.html", refused.status, title="Not found", message=refused.message)
+    source = request.form if request.method == "POST" else request.args
+    minutes = source.get("minutes", "")
+    minutes = int(minutes) if minutes in {str(m) for m in LATE_CHOICES} else None
+    shift = bool(source.get("shift_following"))
+    if request.method == "POST" and minutes is not None:
+        if request.form.get("starts_at") != releases.iso(session_obj.starts_at):
+            flash("This session has moved since the preview: nothing was changed. "
+                  "Look at what would move again.")
+            return redirect(url_for("console.running_late", session_id=session_id,
+                                    minutes=minutes, shift_following=shift or None))
+        try:
+            values = load(DelaySchema(), {"minutes": minutes, "shift_following": shift})
+            version = attempt(releases.delay, event, me(), session_obj, values["minutes"],
+                              values["shift_following"], False, None)
+        except Refused as refused:
+            flash(refused.message)
+            return redirect(url_for("console.running_late", session_id=session_id,
+                                    minutes=minutes, shift_following=shift or None))
+        flash(f"Released version {version.number}: {version.note}. "
+              f"{version.notified} people told.")
+        return redirect(url_for("console.agenda") + f"#session-{session_id}")
+    title, starts = session_obj.title, session_obj.starts_at
+    preview = delay_preview(session_obj, minutes, shift) if minutes else None
+    return page("late.html", title=f"Running late: {title}", id=session_id,
+                session_title=title, starts_at=starts, expected=releases.iso(starts),
+                minutes=minutes, shift=shift, choices=LATE_CHOICES, preview=preview)
+
+
+# --- releasing the draft -----------------------------------------------------------
+
+def notified_by_change(event, plan: releases.Plan) -> dict[int, int]:
+    """By changed session: how many people its release would push to (those affected,
+    less those who switched schedule changes off, unless they speak or moderate)."""
+    affected = releases.affected(event, plan)
+    if not affected.sessions:
+        return {}
+    muted = {a.id for (a,) in db.session.execute(
+        select(Attendee).where(Attendee.id.in_(list(affected.sessions))))
+        if not (a.notify or {}).get("schedule_changes", True)} - affected.always
+    counts: Counter = Counter()
+    for attendee_id, session_ids in affected.sessions.items():
+        if attendee_id not in muted:
+            counts.update(session_ids)
+    return dict(counts)
+
+
+@blp.route("/release", methods=["GET", "POST"])
+@organisers_only
+def release():
+    event = me().event
+    plan = releases.draft_plan(event)
+    version = releases.current_version(event) + 1
+    counts = notified_by_change(event, plan)
+    note = request.form.get("note", "")[:2000]
+    context = {"title": "Release", "changes": plan.changes, "counts": counts,
+               "version": version, "note": note, "people": attendees_by_id()}
+    if request.method == "GET":
+        return page("release.html", **context)
+    if request.form.get("version") != str(version):
+        return page("release.html", 409, **context,
+                    error="The schedule was released meanwhile: look at the draft again.")
+    if not request.form.get("confirmed"):
+        return page("release.html", **context, confirming=True)
+    try:
+        values = load(PublishSchema(), {"note": note.strip() or None})
+        released = attempt(releases.publish, event, me(), values["note"])
+    except Refused as refused:
+        return page("release.html", refused.status, **context, error=refused.message)
+    flash(f"Released version {released.number}; {released.notified} people told.")
+    return redirect(url_for("console.release"))
+
+
+# --- announcements -----------------------------------------------------------------
+
+def announcement_input(form) -> tuple[dict, dict]:
+    """The form as POST /events/{event}/announcements' body, and errors found on the way."""
+    errors: dict = {}
+    raw: dict = {"title": form.get("title", ""), "body": form.get("body", ""),
+                 "priority": form.get("priority", "normal")}
+    if form.get("audience") == "chosen":
+        audience = {"roles": form.getlist("roles"), "languages": form.getlist("languages"),
+                    "sessions": ids(form, "sessions", errors)}
+        raw["audience"] = {name: value for name, value in audience.items() if value}
+    else:
+        raw["audience"] = "all"
+    texts = {}
+    for language in LANGUAGES:
+        text = {name: form.get(f"texts.{language}.{name}", "").strip()
+                for name in ("title", "body")}
+        text = {name: value for name, value in text.items() if value}
+        if text:
+            texts[language] = text
+    if texts:
+        raw["texts"] = texts
+    if form.get("when") == "at":
+        try:
+            raw["send_at"] = from_local(form.get("send_at", ""), me().event.timezone)
+        except ValueError as error:
+            errors["send_at"] = [str(error)]
+    return raw, errors
+
+
+def announcement_page(status: int = 200, errors: dict | None = None, form=None):
+    event = me().event
+    return page("announcements.html", status, title="Announcements",
+                reports=announcements.reports(event), errors=errors or {},
+                form=form or MultiDict(), roles=ROLES, languages=LANGUAGES,
+                priorities=ANNOUNCEMENT_PRIORITIES, sessions=event.sessions,
+                sending=REFRESH, composed=(form or {}).get("composed") or uuid4().hex)
+
+
+@blp.route("/announcements", methods=["GET", "POST"])
+@organisers_only
+def announcements_page():
+    if request.method == "GET":
+        return announcement_page()
+    composed = request.form.get("composed", "")[:64]
+    if composed and composed in session.get("sent", []):
+        flash("This announcement was sent already (the form was sent twice): "
+              "nothing more was sent.")
+        return redirect(url_for("console.announcements_page"))
+    raw, errors = announcement_input(request.form)
+    try:
+        if errors:
+            raise Refused(422, "The request is not valid.", errors)
+        values = load(AnnouncementInSchema(), raw)
+        report, _ = attempt(announcements.create, me().event, me(), values)
+    except Refused as refused:
+        return announcement_page(refused.status,
+                                 refused.errors or {"_schema": [refused.message]},
+                                 request.form)
+    if composed:  # the form's own id: a second send of it sends nothing
+        session["sent"] = [*session.get("sent", [])[-19:], composed]
+    when = "now" if "send_at" not in raw else f"at {local_filter(report.send_at)}"
+    reached = report.recipients - report.muted
+    flash(f"Announcement {report.title!r} goes out {when} to {reached} "
+          f"{'person' if reached == 1 else 'people'}.")
+    return redirect(url_for("console.announcements_page"))
+
+
+@blp.route(f"/announcements/<{ID}:announcement_id>/cancel", methods=["POST"])
+@organisers_only
+def cancel_announcement(announcement_id):
+    try:
+        attempt(announcements.cancel, me().event, me(), announcement_id)
+    except Refused as refused:
+        flash(refused.message)
+    else:
+        flash("Cancelled: none of its messages goes out.")
+    return redirect(url_for("console.announcements_page"))
+
+
+@blp.route("/announcements/count", methods=["POST"])
+@organisers_only
+def announcement_count():
+    """The dry run, as the composer types: how many people it would reach."""
+    raw, errors = announcement_input(request.form)
+    raw["title"] = raw["title"].strip() or "-"
+    raw["body"] = raw["body"].strip() or "-"
+    raw["dry_run"] = True
+    try:
+        if errors:
+            raise Refused(422, "The request is not valid.", errors)
+        values = load(AnnouncementInSchema(), raw)
+        report, _ = attempt(announcements.create, me().event, me(), values)
+    except Refused as refused:
+        return page("_count.html", 200, report=None, errors=refused.errors,
+                    message=refused.message)
+    return page("_count.html", report=report)
+
+
+@blp.route("/announcements/list")
+@organisers_only
+def announcement_list():
+    return page("_announcements.html", reports=announcements.reports(me().event),
+                sending=REFRESH)
+
+
+# --- the moderator's phone view -------------------------------------------------------
+
+def my_sessions() -> list[Session]:
+    query = select(Session).where(Session.event_id == me().event_id)
+    if not is_organiser():
+        query = query.join(SessionPerson).where(SessionPerson.attendee_id == me().id,
+                                                SessionPerson.role == "moderator")
+    return [s for s in db.session.scalars(query.order_by(Session.starts_at, Session.id))
+            if s.speakers]
+
+
+@blp.route("/moderate")
+def moderate():
+    return page("moderate.html", title="Moderate", sessions=my_sessions(),
+                templates=PING_TEMPLATES, labels=PING_LABELS, refresh=REFRESH)
+
+
+def pingable(session_id: int) -> Session:
+    session_obj = attempt(pings.get_session, session_id)
+    attempt(pings.check_may_ping, session_obj, me())
+    return session_obj
+
+
+def pings_fragment(session_obj: Session, status: int = 200, error: str | None = None):
+    return page("_pings.html", status, session=session_obj,
+                pings=pings.listing(session_obj), labels=PING_LABELS, refresh=REFRESH,
+                error=error)
+
+
+@blp.route(f"/sessions/<{ID}:session_id>/pings", methods=["GET", "POST"])
+def session_pings(session_id):
+    try:
+        session_obj = pingable(session_id)
+    except Refused as refused:
+        return page("refused.html", refused.status, title="Refused", message=refused.message)
+    if request.method == "GET":
+        return pings_fragment(session_obj)
+    raw = {}
+    if request.form.get("template"):
+        raw["template"] = request.form["template"]
+    if request.form.get("message", "").strip():
+        raw["message"] = request.form["message"][:1000]
+    error = None
+    try:
+        values = load(PingInSchema(), raw)
+        attempt(pings.send, session_obj, me(), values)
+    except Refused as refused:
+        error = refused.message + "".join(
+            f" {message}" for messages in refused.errors.values() for message in messages)
+    if request.headers.get("HX-Request"):
+        return pings_fragment(session_obj, error=error)
+    if error:
+        flash(error)
+    return redirect(url_for("console.moderate") + f"#session-{session_id}")
+
+
+# --- the audit log --------------------------------------------------------------------
+
+@blp.route("/audit")
+@organisers_only
+def audit():
+    event = me().event
+    raw, errors = {}, {}
+    for name in ("action", "subject", "actor_id"):
+        value = request.args.get(name, "").strip()
+        if value:
+            raw[name] = value
+    for name in ("since", "until"):
+        value = request.args.get(name, "").strip()
+        if value:
+            try:
+                raw[name] = from_local(value, event.timezone)
+            except ValueError as error:
+                errors[name] = [str(error)]
+    entries, status = [], 200
+    try:
+        if errors:
+            raise Refused(422, "The request is not valid.", errors)
+        filters = load(AuditQuerySchema(), raw)
+        entries = db.session.scalars(entries_query(event, filters).limit(500)).all()
+    except Refused as refused:
+        errors, status = refused.errors, refused.status
+    actions = db.session.scalars(select(AuditEntry.action).distinct()
+                                 .where(AuditEntry.event_id == event.id)
+                                 .order_by(AuditEntry.action)).all()
+    actors = [a for a in attendees_by_id().values()
+              if a.has_role("organiser") or a.has_role("moderator")]
+    return page("audit.html", status, title="Audit log", entries=entries,
+                errors=errors, args=request.args, actions=actions, actors=actors)
+
+
+# --- rooms ------------------------------------------------------------------------------
+
+@blp.route("/rooms")
+@organisers_only
+def rooms():
+    plan = releases.draft_plan(me().event)
+    pending = {entry["room_id"] for entry in plan.changes if entry["room_id"]}
+    return page("rooms.html", title="Rooms", rooms=releases.draft_rooms(me().event),
+                pending=pending)
+
+
+ROOM_TEXTS = ("name", "building", "address", "floor", "accessibility", "directions",
+              "map_url")
+FACILITY_ROWS_FREE = 2
+
+
+def room_input(form) -> tuple[dict, dict]:
+    errors: dict = {}
+    raw: dict = {name: text_or_none(form, name) for name in ROOM_TEXTS}
+    raw["name"] = form.get("name", "").strip()
+    capacity = form.get("capacity", "").strip()
+    raw["capacity"] = number(capacity)
+    if capacity and raw["capacity"] is None:
+        errors["capacity"] = ["Give a whole number."]
+    channels = [c.strip() for c in form.get("interpretation.channels", "").split(",")
+                if c.strip()]
+    languages = [c.strip() for c in form.get("interpretation.languages", "").split(",")
+                 if c.strip()]
+    raw["interpretation"] = ({"channels": channels, "languages": languages}
+                             if channels or languages else None)
+    rows = []
+    for row in range(min(number(form.get("facility_rows", "")) or 0, 60)):
+        rows.append({"kind": form.get(f"facilities.{row}.kind", ""),
+                     "name": form.get(f"facilities.{row}.name", "").strip(),
+                     "where": form.get(f"facilities.{row}.where", "").strip() or None})
+    used = [row for row, facility in enumerate(rows) if facility["name"] or facility["where"]]
+    raw["facilities"] = [rows[row] for row in used]
+    raw["_rows"], raw["_used"] = rows, used
+    return raw, errors
+
+
+def form_row(name: str, used: list[int]) -> str:
+    """facilities.N.kind of the list sent is facilities.M.kind of the form's rows."""
+    parts = name.split(".")
+    if parts[0] == "facilities" and len(parts) > 1 and parts[1].isdigit() \
+            and int(parts[1]) < len(used):
+        parts[1] = str(used[int(parts[1])])
+    return ".".join(parts)
+
+
+@blp.route(f"/rooms/<{ID}:room_id>", methods=["GET", "POST"])
+@organisers_only
+def edit_room(room_id):
+    event = me().event
+    try:
+        state, _ = attempt(releases.drafted_state, event, "room", room_id)
+    except Refused as refused:
+        return page("refused.html", refused.status, title="Not found", message=refused.message)
+    errors, status, shown = {}, 200, dict(state)
+    if request.method == "POST":
+        raw, errors = room_input(request.form)
+        rows, used = raw.pop("_rows"), raw.pop("_used")
+        try:
+            if errors:
+                raise Refused(422, "The request is not valid.", errors)
+            values = load(RoomPatchSchema(partial=True), raw)
+            changed = {k: v for k, v in values.items() if v != state.get(k)}
+            if changed:
+                attempt(releases.update_room, event, me(), room_id, changed)
+                flash(f"Saved in the draft: {values['name']}. Release it when ready.")
+            else:
+                flash("Nothing changed.")
+            return redirect(url_for("console.rooms"))
+        except Refused as refused:
+            errors, status = refused.errors or {"_schema": [refused.message]}, refused.status
+            errors = {form_row(name, used): messages for name, messages in errors.items()}
+            shown = {**raw, "facilities": rows}
+    facilities = list(shown.get("facilities") or [])
+    facilities += [{"kind": "other", "name": "", "where": ""}] * FACILITY_ROWS_FREE
+    interpretation = shown.get("interpretation") or {}
+    return page("room.html", status, title=f"Room: {state['name']}", id=room_id,
+                room=shown, facilities=facilities, kinds=FACILITY_KINDS, errors=errors,
+                channels=", ".join(interpretation.get("channels") or []),
+                languages=", ".join(interpretation.get("languages") or []))
