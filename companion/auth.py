@@ -24,6 +24,7 @@ from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
 from .extensions import db, limiter
@@ -120,8 +121,12 @@ def revoke_all_tokens(attendee: Attendee) -> int:
 
 
 def find_live_token(token: str) -> AccessToken | None:
+    # The token, its attendee and their event in one query: every signed-in request
+    # needs all three.
     access = db.session.scalar(
-        select(AccessToken).where(AccessToken.token_hash == hash_token(token))
+        select(AccessToken)
+        .options(joinedload(AccessToken.attendee).joinedload(Attendee.event))
+        .where(AccessToken.token_hash == hash_token(token))
     )
     if access is None or access.revoked_at is not None or access.expires_at <= utcnow():
         return None
