@@ -4,7 +4,7 @@ the organisers' edits, drafts and releases (see releases.py)."""
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..auth import current_attendee, role_required
 from ..config import public_url
@@ -39,21 +39,26 @@ blp = Blueprint(
 )
 
 
+# Built once: a request only binds the slug and runs them.
+EVENTS_KEY = select(
+    func.count(Event.id), func.max(Event.id),
+    select(func.count(ScheduleVersion.id)).scalar_subquery(),
+)
+EVENT_VERSION_KEY = select(
+    Event.id,
+    select(func.coalesce(func.max(ScheduleVersion.number), 0))
+    .where(ScheduleVersion.event_id == Event.id).scalar_subquery(),
+).where(Event.slug == bindparam("slug"))
+
+
 def events_key():
     """What the events list depends on: the events there are and every release."""
-    return tuple(db.session.execute(select(
-        func.count(Event.id), func.max(Event.id),
-        select(func.count(ScheduleVersion.id)).scalar_subquery(),
-    )).one())
+    return tuple(db.session.connection().execute(EVENTS_KEY).one())
 
 
 def event_version_key(slug: str):
     """An event's id and released version, in one query (None: no such event)."""
-    version = (
-        select(func.coalesce(func.max(ScheduleVersion.number), 0))
-        .where(ScheduleVersion.event_id == Event.id).scalar_subquery()
-    )
-    row = db.session.execute(select(Event.id, version).where(Event.slug == slug)).first()
+    row = db.session.connection().execute(EVENT_VERSION_KEY, {"slug": slug}).first()
     return None if row is None else tuple(row)
 
 
