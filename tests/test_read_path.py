@@ -69,14 +69,32 @@ def test_the_304_builds_nothing(client, make_attendee, bearer, statements):
 
 
 def test_public_lists_are_kept_per_version_and_answer_304(client, conference, statements):
-    for url in (EVENTS, SESSIONS, f"{SESSIONS}?kind=panel"):
+    for url in (EVENTS, SESSIONS, f"{SESSIONS}?kind=panel",
+                "/api/v1/events/alliance-2020/schedule/changes?since=0"):
         first = client.get(url)
         statements.clear()
         again = client.get(url)
         assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
-        assert again.headers["X-Pagination"] == first.headers["X-Pagination"]
+        assert again.headers.get("X-Pagination") == first.headers.get("X-Pagination")
         assert len(statements) == 1, statements  # the version key only
         assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}
                           ).status_code == 304
     assert client.get(f"{SESSIONS}?kind=panel").data != client.get(SESSIONS).data
     assert client.get("/api/v1/events/nowhere/sessions").status_code == 404
+
+
+def test_the_changes_since_follow_a_release(client, conference):
+    url = "/api/v1/events/alliance-2020/schedule/changes"
+    assert client.get(url, query_string={"since": 0}).json["sessions"] == []
+    session = conference.sessions[2]
+    releases.put_draft(conference, "session", session.id,
+                       {**releases.session_state(session), "title": "Retitled"})
+    db.session.commit()
+    assert client.get(url, query_string={"since": 0}).json["sessions"] == []
+    releases.publish(conference, None, "Retitled")
+    db.session.commit()
+    changed = client.get(url, query_string={"since": 0}).json
+    assert changed["version"] == 1
+    assert [s["title"] for s in changed["sessions"]] == ["Retitled"]
+    assert client.get(url, query_string={"since": 1}).json["sessions"] == []
+    assert client.get(url, query_string={"since": -1}).status_code == 422

@@ -132,7 +132,7 @@ class MySchedule(MethodView):
         # (agenda_version) and the query: a current ETag is answered 304 from these,
         # before anything is built.
         me_blp.set_etag([
-            "schedule", attendee.id, event.id, current_version(event),
+            "schedule", attendee.id, event.id, event.live_generation, current_version(event),
             attendee.agenda_version, sorted(request.args.items(multi=True)),
         ])
         return personal_schedule(attendee)

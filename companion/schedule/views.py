@@ -41,11 +41,11 @@ blp = Blueprint(
 
 # Built once: a request only binds the slug and runs them.
 EVENTS_KEY = select(
-    func.count(Event.id), func.max(Event.id),
+    func.count(Event.id), func.max(Event.id), func.sum(Event.live_generation),
     select(func.count(ScheduleVersion.id)).scalar_subquery(),
 )
 EVENT_VERSION_KEY = select(
-    Event.id,
+    Event.id, Event.live_generation,
     select(func.coalesce(func.max(ScheduleVersion.number), 0))
     .where(ScheduleVersion.event_id == Event.id).scalar_subquery(),
 ).where(Event.slug == bindparam("slug"))
@@ -242,6 +242,7 @@ class Versions(MethodView):
 
 @blp.route("/<slug>/schedule/changes")
 class ChangesSince(MethodView):
+    @kept_per_version(event_version_key)
     @blp.etag
     @blp.arguments(ChangesQuerySchema, location="query")
     @blp.response(200, ChangesSinceSchema)

@@ -1,4 +1,4 @@
-"""attendees.agenda_version: bumped by bookmarks and preferences, keys /me/schedule's ETag
+"""read path: attendees.agenda_version (bookmarks, preferences) and events.live_generation (seed) key the ETags
 
 Revision ID: 0010
 Revises: 0005
@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('live_generation', sa.Integer(), server_default='0',
+                                      nullable=False))
     with op.batch_alter_table('attendees', schema=None) as batch_op:
         batch_op.add_column(sa.Column('agenda_version', sa.Integer(), server_default='0',
                                       nullable=False))
@@ -25,3 +28,5 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('attendees', schema=None) as batch_op:
         batch_op.drop_column('agenda_version')
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_column('live_generation')
