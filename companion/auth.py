@@ -23,7 +23,8 @@ from functools import wraps
 from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
 from .extensions import db, limiter
@@ -119,10 +120,17 @@ def revoke_all_tokens(attendee: Attendee) -> int:
     return len(live)
 
 
+# The token, its attendee and their event in one query (every signed-in request needs
+# all three), built once.
+LIVE_TOKEN = (
+    select(AccessToken)
+    .options(joinedload(AccessToken.attendee).joinedload(Attendee.event))
+    .where(AccessToken.token_hash == bindparam("token_hash"))
+)
+
+
 def find_live_token(token: str) -> AccessToken | None:
-    access = db.session.scalar(
-        select(AccessToken).where(AccessToken.token_hash == hash_token(token))
-    )
+    access = db.session.scalar(LIVE_TOKEN, {"token_hash": hash_token(token)})
     if access is None or access.revoked_at is not None or access.expires_at <= utcnow():
         return None
     return access

@@ -39,6 +39,9 @@ class Attendee(db.Model):
     directory_visible: Mapped[bool] = mapped_column(default=False)
     # Bumped to revoke every personal calendar URL handed out so far.
     calendar_generation: Mapped[int] = mapped_column(default=0)
+    # Bumped by every change of the attendee's own that shapes their agenda (bookmarks,
+    # preferences): with the released schedule's version, it is /me/schedule's ETag.
+    agenda_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # --- the networking profile (companion/networking) ------------------------------

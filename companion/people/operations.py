@@ -92,6 +92,7 @@ def update_preferences(attendee: Attendee, changes: dict) -> Attendee:
         attendee.notify = {**default_notify(), **(attendee.notify or {}), **notify}
     for name, value in changes.items():
         setattr(attendee, name, value)
+    attendee.agenda_version = Attendee.agenda_version + 1  # /me/schedule's ETag changes
     db.session.flush()
     agendas_changed.send([attendee])  # lead time, language, mute: their reminders follow
     return attendee
@@ -121,5 +122,7 @@ def choose_session(attendee: Attendee, session_id: int, following: bool) -> Book
     upsert(Bookmark, {"attendee_id": attendee.id, "session_id": session.id,
                       "following": following, "updated_at": utcnow()},
            keys=["attendee_id", "session_id"], update=["following", "updated_at"])
+    attendee.agenda_version = Attendee.agenda_version + 1  # /me/schedule's ETag changes
+    db.session.flush()
     agendas_changed.send([attendee], session_ids={session.id})
     return db.session.get(Bookmark, (attendee.id, session.id), populate_existing=True)

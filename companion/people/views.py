@@ -3,13 +3,14 @@
 Every /me route acts on the caller only: no id in the path names another attendee.
 """
 
-from flask import Response
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, Page, abort
 
 from ..auth import current_attendee, limit_failed_logins, login_required
 from ..extensions import MAX_ID
 from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, paginate
+from ..schedule.releases import current_version
 from . import calendar, devices, operations, privacy
 from .agenda import personal_schedule
 from .schemas import (
@@ -126,7 +127,14 @@ class MySchedule(MethodView):
     def get(self, query):
         """My agenda in time order, with when each reminder comes"""
         attendee = current_attendee()
-        operations.own_event(attendee, query.get("event"))
+        event = operations.own_event(attendee, query.get("event"))
+        # The agenda is a function of the released schedule, the attendee's own choices
+        # (agenda_version) and the query: a current ETag is answered 304 from these,
+        # before anything is built.
+        me_blp.set_etag([
+            "schedule", attendee.id, event.id, event.live_generation, current_version(event),
+            attendee.agenda_version, sorted(request.args.items(multi=True)),
+        ])
         return personal_schedule(attendee)
 
 

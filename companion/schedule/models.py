@@ -41,6 +41,9 @@ class Event(db.Model):
     url: Mapped[str | None] = mapped_column(String(500))
     # Kinds of session that are on everyone's schedule, with a reminder, unless muted.
     reminder_kinds: Mapped[list] = mapped_column(JSON, default=list)
+    # Bumped by whatever writes the live tables outside a release (the seed command):
+    # with the released version, the key of the kept public answers and of the ETags.
+    live_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     rooms: Mapped[list["Room"]] = relationship(back_populates="event", order_by="Room.id")
     sessions: Mapped[list["Session"]] = relationship(

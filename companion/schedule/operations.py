@@ -129,7 +129,7 @@ def seed_conference(data: dict, shift_to: date | None = None,
             counts["updated"] += 1
 
     event = find_event(info["slug"])
-    created = event is None
+    created = created_event = event is None
     if created:
         event = Event(slug=info["slug"])
         db.session.add(event)
@@ -169,5 +169,7 @@ def seed_conference(data: dict, shift_to: date | None = None,
             session = Session(event_id=event.id, key=values["key"], status="scheduled")
             db.session.add(session)
         tally(created, _assign(session, values))
+    if not created_event and (counts["created"] or counts["updated"]):
+        event.live_generation = (event.live_generation or 0) + 1  # kept answers go stale
     db.session.flush()
     return counts

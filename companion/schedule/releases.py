@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask_smorest import abort
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text
 
 from ..extensions import db
 from ..organising.audit import record
@@ -384,11 +384,15 @@ def draft_plan(event: Event) -> Plan:
     return plan(event, sessions, rooms)
 
 
+# Built once (every conditional /me/schedule asks it): a request only binds the event.
+CURRENT_VERSION = (
+    select(func.coalesce(func.max(ScheduleVersion.number), 0))
+    .where(ScheduleVersion.event_id == bindparam("event_id"))
+)
+
+
 def current_version(event: Event) -> int:
-    return db.session.scalar(
-        select(func.coalesce(func.max(ScheduleVersion.number), 0))
-        .where(ScheduleVersion.event_id == event.id)
-    )
+    return db.session.scalar(CURRENT_VERSION, {"event_id": event.id})
 
 
 # --- who is affected -----------------------------------------------------------------

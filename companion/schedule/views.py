@@ -4,14 +4,15 @@ the organisers' edits, drafts and releases (see releases.py)."""
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 
 from ..auth import current_attendee, role_required
 from ..config import public_url
 from ..extensions import MAX_ID, db
 from ..pagination import paginate
+from ..readcache import kept_per_version
 from . import exports, operations, releases
-from .models import Event
+from .models import Event, ScheduleVersion
 from .schemas import (
     ChangesQuerySchema,
     ChangesSinceSchema,
@@ -38,8 +39,32 @@ blp = Blueprint(
 )
 
 
+# Built once: a request only binds the slug and runs them.
+EVENTS_KEY = select(
+    func.count(Event.id), func.max(Event.id), func.sum(Event.live_generation),
+    select(func.count(ScheduleVersion.id)).scalar_subquery(),
+)
+EVENT_VERSION_KEY = select(
+    Event.id, Event.live_generation,
+    select(func.coalesce(func.max(ScheduleVersion.number), 0))
+    .where(ScheduleVersion.event_id == Event.id).scalar_subquery(),
+).where(Event.slug == bindparam("slug"))
+
+
+def events_key():
+    """What the events list depends on: the events there are and every release."""
+    return tuple(db.session.connection().execute(EVENTS_KEY).one())
+
+
+def event_version_key(slug: str):
+    """An event's id and released version, in one query (None: no such event)."""
+    row = db.session.connection().execute(EVENT_VERSION_KEY, {"slug": slug}).first()
+    return None if row is None else tuple(row)
+
+
 @blp.route("")
 class Events(MethodView):
+    @kept_per_version(events_key)
     @blp.etag
     @blp.response(200, EventSchema(many=True))
     @paginate(blp)
@@ -59,6 +84,7 @@ class EventDetail(MethodView):
 
 @blp.route("/<slug>/sessions")
 class Sessions(MethodView):
+    @kept_per_version(event_version_key)
     @blp.etag
     @blp.arguments(SessionQuerySchema, location="query")
     @blp.response(200, SessionSchema(many=True))
@@ -216,6 +242,7 @@ class Versions(MethodView):
 
 @blp.route("/<slug>/schedule/changes")
 class ChangesSince(MethodView):
+    @kept_per_version(event_version_key)
     @blp.etag
     @blp.arguments(ChangesQuerySchema, location="query")
     @blp.response(200, ChangesSinceSchema)

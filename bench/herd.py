@@ -1,0 +1,116 @@
+"""The herd: phones fetching their agenda within seconds of a schedule-change push.
+
+    .venv/bin/python bench/herd.py [--phones 5000] [--spread 10]
+        [--database-url postgresql://...]
+
+Seeds --phones attendees with a token each (as bench/reads.py does; without
+--database-url a SQLite file, with one that database, its schema DROPPED), starts
+gunicorn with gunicorn.conf.py on 127.0.0.1, and reads every phone's current ETag and
+version. Then an organiser releases a change (a title, so every agenda changes version),
+and locust (headless, on 127.0.0.1, one simulated user per phone, bench/herd_phones.py)
+plays the phones: each, within --spread seconds of the push, fetches /me/schedule with
+its ETag (200 with the new agenda) and then /schedule/changes?since=<its version>.
+Prints the requests, the errors (target 0) and p50/p99 (target p99 ≤ 250 ms), per route
+and overall, with the load average. Locust and the server share the machine's cores:
+with --phones lower than 5000 the figures are of that many, as printed.
+"""
+
+import argparse
+import csv
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ROOT, fresh_database
+from flask_migrate import upgrade
+from reads import etags_of, seed, serve, stop
+
+from companion import create_app
+from companion.extensions import db
+from companion.schedule import operations as schedule_ops
+from companion.schedule import releases
+
+BENCH = Path(__file__).resolve().parent
+
+
+def release_a_change(app) -> int:
+    with app.app_context():
+        event = schedule_ops.get_event("alliance-2020")
+        session = next(s for s in event.sessions if s.kind == "panel")
+        state = {**releases.session_state(session), "title": f"{session.title} (updated)"}
+        releases.put_draft(event, "session", session.id, state)
+        version = releases.publish(event, None, "Herd bench").number
+        db.session.commit()
+        return version
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--phones", type=int, default=5000)
+    parser.add_argument("--spread", type=float, default=10.0)
+    parser.add_argument("--database-url", default=None,
+                        help="a database to use; its schema is dropped first")
+    args = parser.parse_args()
+    if args.phones < 5000:
+        print(f"note: {args.phones} phones, not 5,000: locust and the server share "
+              f"{os.cpu_count()} cores here")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        database = fresh_database(args.database_url, folder)
+        app = create_app({"SQLALCHEMY_DATABASE_URI": database})
+        with app.app_context():
+            upgrade()
+            tokens = seed(args.phones)
+            version = schedule_ops.get_event("alliance-2020") and releases.current_version(
+                schedule_ops.get_event("alliance-2020"))
+            db.engine.dispose()
+        env = {**os.environ, "DATABASE_URL": database, "COMPANION_ENV": "production",
+               "SECRET_KEY": secrets.token_urlsafe(48),
+               "ACCESS_CODE_KEY": secrets.token_urlsafe(48), "LOG_LEVEL": "WARNING"}
+        server, url = serve(None, env, folder / "gunicorn.log")
+        try:
+            phones = folder / "phones.txt"
+            phones.write_text("".join(f"{t}\t{e}\t{version}\n"
+                                      for t, e in zip(tokens, etags_of(url, tokens))))
+            released = release_a_change(app)
+            with app.app_context():
+                db.engine.dispose()
+            spawn = max(5.0, args.phones / 1000)
+            push_at = time.time() + spawn + 2
+            print(f"version {version} -> {released} released; {args.phones} phones open the "
+                  f"app within {args.spread:.0f} s of the push; load {os.getloadavg()[0]:.2f}",
+                  flush=True)
+            prefix = folder / "herd"
+            subprocess.run(
+                [sys.executable, "-m", "locust", "-f", str(BENCH / "herd_phones.py"),
+                 "--headless", "--host", url, "-u", str(args.phones),
+                 "-r", str(int(args.phones / spawn) + 1),
+                 "--run-time", f"{int(spawn + 2 + args.spread + 20)}s", "--stop-timeout", "5",
+                 "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"],
+                cwd=ROOT, env={**os.environ, "HERD_PHONES": str(phones),
+                               "HERD_PUSH_AT": str(push_at), "HERD_SPREAD": str(args.spread)},
+                check=False, capture_output=True, text=True,
+            )
+            rows = list(csv.DictReader(open(f"{prefix}_stats.csv")))
+        finally:
+            stop(server)
+    print(f"load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())} on "
+          f"{os.cpu_count()} cores (server and locust together)")
+    print(f"{'route':<30} {'requests':>9} {'errors':>7} {'p50 ms':>7} {'p99 ms':>7}")
+    for row in rows:
+        print(f"{row['Name']:<30} {row['Request Count']:>9} {row['Failure Count']:>7} "
+              f"{row['50%']:>7} {row['99%']:>7}")
+    total = rows[-1]
+    errors = int(total["Failure Count"])
+    expected = 2 * args.phones
+    print(f"errors {errors} (target 0); requests {total['Request Count']} of {expected}; "
+          f"p99 {total['99%']} ms (target ≤ 250): "
+          f"{'met' if errors == 0 and float(total['99%']) <= 250 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

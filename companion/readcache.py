@@ -1,0 +1,80 @@
+"""Public reads kept whole, per released version: the answer is built once per version.
+
+The public agenda changes only when a release applies (companion/schedule/releases.py):
+drafts never touch the live tables. So a public answer (its body, status and headers,
+ETag included) can be kept under a key holding the version, and served again until the
+key changes: a release changes the version, so the next request misses and builds anew.
+Nothing needs clearing; old keys are simply never asked again (the store is bounded).
+
+The store is per app (``app.extensions``) and per process: each gunicorn worker builds an
+answer once per version. The key itself is read from the database on every request (one
+small query), so a release made through another worker is seen at once.
+"""
+
+from collections.abc import Callable, Hashable
+from functools import wraps
+from threading import Lock
+
+from flask import Response, current_app, request
+
+# Distinct keys kept per app before the store starts again (a handful of query
+# variants per event and version is all a conference uses).
+MAX_ENTRIES = 1024
+# Headers of a kept answer served again; the after-request hooks add the rest anew.
+KEPT_HEADERS = ("Content-Type", "ETag", "X-Pagination", "Link")
+
+
+class Store:
+    def __init__(self):
+        self.entries: dict[Hashable, tuple[bytes, int, list[tuple[str, str]]]] = {}
+        self.lock = Lock()
+
+    def get(self, key):
+        return self.entries.get(key)
+
+    def put(self, key, entry) -> None:
+        with self.lock:
+            if len(self.entries) >= MAX_ENTRIES:
+                self.entries.clear()
+            self.entries[key] = entry
+
+
+def store() -> Store:
+    return current_app.extensions.setdefault("read_cache", Store())
+
+
+def kept_per_version(key_of: Callable[..., Hashable | None]):
+    """Keep a GET view's 200 answers under ``key_of(**view_kwargs)`` (None: don't keep).
+
+    The key must change whenever the answer may: take the released version in it. The
+    request's query string is added to the key here. Put it outermost, above the
+    blueprint's ``etag``: a kept answer is served, or answered 304, without the view.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            key = key_of(**kwargs)
+            if key is None or request.method != "GET":
+                return view(*args, **kwargs)
+            key = (request.endpoint, key, request.query_string)
+            kept = store().get(key)
+            if kept is None:
+                response = current_app.make_response(view(*args, **kwargs))
+                if response.status_code != 200 or response.direct_passthrough:
+                    return response
+                headers = [(name, value) for name, value in response.headers.items()
+                           if name in KEPT_HEADERS]
+                store().put(key, (response.get_data(), 200, headers))
+                return response
+            body, status, headers = kept
+            etag = dict(headers).get("ETag")
+            if etag is not None and request.if_none_match.contains_weak(etag.strip('"')):
+                response = Response(status=304)
+                response.headers["ETag"] = etag
+                return response
+            return Response(body, status=status, headers=headers)
+
+        return wrapper
+
+    return decorator
