@@ -8,12 +8,14 @@ The suite runs on SQLite by default; set TEST_DATABASE_URL to run it all on Post
 import os
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import firebase_admin
 import pytest
 import sqlalchemy as sa
 from firebase_admin import credentials
 from flask_migrate import upgrade
+from playwright.sync_api import sync_playwright
 from sqlalchemy import insert, select, update
 
 from companion import auth, create_app
@@ -394,3 +396,27 @@ def fcm(app, fake_fcm, firebase_app, tmp_path):
         FCM_ENDPOINT=fake_fcm.url,
     )
     return fake_fcm
+
+
+# --- a real browser: Debian's Chromium, driven by Playwright ----------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def chromium(request):
+    """Headless Chromium, launched as this machine allows (no background networking);
+    the test module's ``HOST`` resolves to 127.0.0.1. A failure in CI when missing."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium is required in CI and is missing at {CHROMIUM}")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    args = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--host-resolver-rules=MAP {request.module.HOST} 127.0.0.1",
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        yield browser
+        browser.close()

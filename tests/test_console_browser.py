@@ -6,7 +6,6 @@ tests/artifacts/ (not committed).
 Skipped locally without /usr/bin/chromium; a failure in CI, where `.ci/run` installs it.
 """
 
-import os
 import re
 import threading
 from datetime import date
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -23,13 +22,7 @@ from companion.organising.models import Ping
 from companion.schedule import operations as schedule_ops
 from companion.schedule.models import Session, SessionPerson
 
-CHROMIUM = Path("/usr/bin/chromium")
 HOST = "console.test"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
-]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CODE = "7KQ4-MX2P-9DHT"
 # A Monday the day after the spring change to summer time, as 30 March 2020 was: the
@@ -38,18 +31,6 @@ SHIFT_TO = "2027-03-29"
 DAY_2 = "2027-03-30"
 AXE = Axe()
 WAIT = 10_000  # ms
-
-
-@pytest.fixture
-def chromium():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium is required in CI and is missing at {CHROMIUM}")
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

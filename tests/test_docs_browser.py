@@ -8,21 +8,13 @@ a failure in CI, where `.ci/run` installs it.
 import os
 import re
 import threading
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-CHROMIUM = Path("/usr/bin/chromium")
 # A name that is not localhost, so Swagger UI's localhost exceptions do not apply.
 HOST = "companion.test"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
-]
 
 
 def test_docs_page_loads_swagger_ui_from_us(client):
@@ -37,18 +29,6 @@ def test_docs_page_loads_swagger_ui_from_us(client):
             assert response.mimetype in ("text/css", "text/javascript"), url
             assert len(response.data) > 100_000, url
     assert client.get("/api/v1/docs/assets/index.css").status_code == 404
-
-
-@pytest.fixture
-def chromium():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium is required in CI and is missing at {CHROMIUM}")
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
