@@ -32,7 +32,7 @@ from pathlib import Path
 
 import firebase_admin
 import sqlalchemy as sa
-from common import fresh_database, reset_fake, start_fake, stats
+from common import add_crowd, fresh_database, reset_fake, start_fake, stats
 from dispatch import chunks
 from firebase_admin import credentials, messaging
 from flask_migrate import upgrade
@@ -56,15 +56,7 @@ def seed(count: int) -> dict:
                                  shift_to=(utcnow() + timedelta(days=30)).date())
     db.session.commit()
     event = schedule_ops.get_event("alliance-2020")
-    ids = db.session.scalars(
-        sa.insert(Attendee).returning(Attendee.id),
-        [{"event_id": event.id, "email": f"bench{n}@example.org", "name": f"Bench {n}"}
-         for n in range(count)],
-    ).all()
-    db.session.execute(sa.insert(Device), [
-        {"attendee_id": attendee_id, "token": f"fid-bench-{attendee_id}", "platform": "android"}
-        for attendee_id in ids
-    ])
+    add_crowd(event, count)
     organiser = Attendee(event=event, email="organiser@example.org", name="Organiser",
                          roles=["organiser"])
     db.session.add(organiser)

@@ -191,3 +191,21 @@ def machine_busy() -> tuple[int, int]:
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     idle = values[3] + values[4]
     return sum(values) - idle, sum(values)
+
+
+def add_crowd(event, count: int) -> list[int]:
+    """``count`` attendees of ``event`` with one phone each (an Android FID), inserted in
+    bulk on either database, in the app's session; their ids."""
+    from companion.extensions import db
+    from companion.people.models import Attendee, Device
+
+    ids = db.session.scalars(
+        sa.insert(Attendee).returning(Attendee.id),
+        [{"event_id": event.id, "email": f"bench{n}@example.org", "name": f"Bench {n}"}
+         for n in range(count)],
+    ).all()
+    db.session.execute(sa.insert(Device), [
+        {"attendee_id": attendee_id, "token": f"fid-bench-{attendee_id}", "platform": "android"}
+        for attendee_id in ids
+    ])
+    return ids

@@ -27,13 +27,13 @@ from pathlib import Path
 
 import firebase_admin
 import sqlalchemy as sa
+from common import add_crowd, fresh_database, reset_fake, start_fake, stats
 from firebase_admin import credentials, messaging
-from common import fresh_database, reset_fake, start_fake, stats
 from flask_migrate import upgrade
 
 from companion import create_app
 from companion.extensions import db
-from companion.people.models import Attendee, Device
+from companion.people.models import Device
 from companion.schedule import operations as schedule_ops
 from companion.schedule.models import Session
 from companion.timeutil import utcnow
@@ -53,15 +53,7 @@ def seed(count: int) -> Session:
     schedule_ops.seed_conference(schedule_ops.conference_data())
     db.session.commit()
     event = schedule_ops.get_event("alliance-2020")
-    ids = db.session.scalars(
-        sa.insert(Attendee).returning(Attendee.id),
-        [{"event_id": event.id, "email": f"bench{n}@example.org", "name": f"Bench {n}"}
-         for n in range(count)],
-    ).all()
-    db.session.execute(sa.insert(Device), [
-        {"attendee_id": attendee_id, "token": f"fid-bench-{attendee_id}", "platform": "android"}
-        for attendee_id in ids
-    ])
+    add_crowd(event, count)
     db.session.commit()
     return db.session.scalar(sa.select(Session).where(Session.key == "panel-1"))
 

@@ -31,7 +31,6 @@ from companion.schedule.models import Session
 from notifications import reminders
 
 
-
 def timed(label: str, work, statements: list) -> None:
     db.session.expunge_all()  # as a request or command starts: nothing loaded yet
     statements.clear()

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import firebase_admin
 import sqlalchemy as sa
+from common import fresh_database, start_fake
+from dispatch import run_dispatcher, run_raw
 from firebase_admin import credentials
 from flask_migrate import upgrade
 
@@ -40,8 +42,6 @@ from companion.extensions import db
 from companion.people.models import Attendee, Bookmark, Device
 from companion.schedule import operations as schedule_ops
 from companion.schedule.models import ScheduleVersion, Session
-from common import fresh_database, start_fake
-from dispatch import run_dispatcher, run_raw
 from notifications import reminders
 from notifications.models import InboxNotification, OutboxMessage
 from notifications.senders import FcmSender, close_app
