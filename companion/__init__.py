@@ -13,7 +13,7 @@ from . import (  # noqa: F401
 )
 from .config import Config
 from .db import commit_request
-from .extensions import db, limiter, migrate
+from .extensions import db, migrate
 from .pagination import Api
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -36,7 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     app.after_request(commit_request)  # one transaction per request
     migrate.init_app(app, db, directory=str(MIGRATIONS))
-    limiter.init_app(app)
+    ratelimit.init_app(app)
     api = Api(app)
     docs.init_app(app)
     errors.init_app(app)  # after the Api, so this shape wins over its handler

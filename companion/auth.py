@@ -142,11 +142,17 @@ def unauthorised(message: str, error: str | None = None):
     abort(401, message=message, headers={"WWW-Authenticate": challenge})
 
 
-def authenticate() -> Attendee:
-    """Find the caller from the Authorization header, or answer 401."""
+def bearer_token() -> str | None:
+    """The token of the request's ``Authorization: Bearer`` header, if it has one."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def authenticate() -> Attendee:
+    """Find the caller from the Authorization header, or answer 401."""
+    token = bearer_token()
+    if token is None:
         unauthorised("Sign in first: send Authorization: Bearer <token>")
     access = find_live_token(token)
     if access is None:

@@ -37,7 +37,10 @@ def upsert(model, values: dict, keys: list[str], update: list[str]) -> None:
 
 def commit_request(response):
     """One transaction per request: what a request did is committed here, once, when it
-    succeeded; a failed one (an error answer or an exception) leaves nothing behind."""
+    succeeded; a failed one (an error answer or an exception) leaves nothing behind.
+    A request that never used the session (a kept answer, a 304) has nothing to end."""
+    if not db.session.registry.has() or not db.session().in_transaction():
+        return response
     if response.status_code < 400:
         db.session.commit()
     else:

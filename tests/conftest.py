@@ -18,11 +18,12 @@ from flask_migrate import upgrade
 from playwright.sync_api import sync_playwright
 from sqlalchemy import insert, select, update
 
-from companion import auth, create_app
+from companion import auth, create_app, readcache
 from companion.config import database_url
 from companion.extensions import db
 from companion.people.models import Attendee, Device
 from companion.schedule import operations as schedule_ops
+from companion.schedule.models import Session
 from notifications import senders
 from notifications.dispatcher import Dispatcher
 from notifications.fake_fcm import FakeFCM
@@ -131,8 +132,9 @@ def make_app(migrated):
     for app in made:  # close pooled connections rather than leave them to the GC
         with app.app_context():
             db.session.remove()
-            for engine in db.engines.values():
-                engine.dispose()
+            for engine in [*db.engines.values(), app.extensions.get("read_engine")]:
+                if engine is not None:
+                    engine.dispose()
 
 
 @pytest.fixture
@@ -161,6 +163,12 @@ def conference(app):
     schedule_ops.seed_conference(schedule_ops.conference_data())
     db.session.commit()
     return schedule_ops.get_event("alliance-2020")
+
+
+@pytest.fixture
+def by_key(conference):
+    """The seeded sessions by their key: ``by_key["panel-1"]``."""
+    return {s.key: s for s in db.session.scalars(sa.select(Session))}
 
 
 @pytest.fixture
@@ -205,9 +213,12 @@ def statements(app):
     def record(connection, cursor, statement, parameters, context, executemany):
         sent.append(statement)
 
-    sa.event.listen(db.engine, "before_cursor_execute", record)
+    engines = [db.engine, readcache.read_engine()]  # the ORM's, and the read path's
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", record)
     yield sent
-    sa.event.remove(db.engine, "before_cursor_execute", record)
+    for engine in engines:
+        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 # --- push: devices, outbox messages, dispatching, PostgreSQL -------------------

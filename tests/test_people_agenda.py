@@ -2,7 +2,6 @@
 
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import select
 
 from companion.extensions import db
@@ -16,12 +15,6 @@ from companion.people.agenda import (
 from companion.schedule.models import Event, Session, SessionPerson
 
 UTC = timezone.utc
-
-
-@pytest.fixture
-def by_key(conference):
-    """The seeded sessions by their key: ``by_key["panel-1"]``."""
-    return {s.key: s for s in db.session.scalars(select(Session))}
 
 
 def keys(items) -> list[str]:

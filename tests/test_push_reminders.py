@@ -15,12 +15,6 @@ PANEL_1 = "Panel 1 – The scope and nature of the problem"
 
 
 @pytest.fixture
-def by_key(conference):
-    """The seeded sessions by their key: ``by_key["panel-1"]``."""
-    return {s.key: s for s in db.session.scalars(select(Session))}
-
-
-@pytest.fixture
 def dispatch_at(runner):
     """``dispatch_at("2020-03-30T14:20:00Z")``: the CLI's one-off dispatch."""
 

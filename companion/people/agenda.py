@@ -13,13 +13,16 @@ reminders off or the session is cancelled (cancelled sessions stay listed, struc
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, null, or_, select, union_all
 
 from ..db import rows_in
 from ..extensions import db
+from ..readcache import read_rows, store
 from ..schedule.models import Event, Session, SessionPerson
 from ..schedule.operations import sessions_query
+from ..schedule.schemas import SessionSchema
 from .models import Attendee, Bookmark
 
 DEFAULT_REMINDER_MINUTES = 10
@@ -55,30 +58,43 @@ def reminders_on(attendee: Attendee) -> bool:
     return (attendee.notify or {}).get("reminders", True) is not False
 
 
+def reasons_of(bookmarks: Iterable[tuple[int, bool]], roles: Iterable[tuple[int, str]],
+               defaults: Iterable[int]) -> dict[int, set[str]]:
+    """Why each session is on one attendee's agenda, from their bookmarks (session id,
+    following), their roles (session id, role) and the event's default sessions."""
+    reasons: dict[int, set[str]] = {}
+    muted = set()
+    for session_id, following in bookmarks:
+        if following:
+            reasons.setdefault(session_id, set()).add("following")
+        else:
+            muted.add(session_id)
+    for session_id, role in roles:
+        reasons.setdefault(session_id, set()).add(role)
+    for session_id in defaults:
+        if session_id not in muted:
+            reasons.setdefault(session_id, set()).add("default")
+    return reasons
+
+
 def session_reasons(attendees: list[Attendee]) -> dict[int, dict[int, set[str]]]:
     """Why each session is on each attendee's agenda (only those that are), by attendee id.
 
     Three queries for any number of attendees: bookmarks, roles, the default sessions.
     """
     ids = [attendee.id for attendee in attendees]
-    reasons: dict[int, dict[int, set[str]]] = {attendee_id: {} for attendee_id in ids}
-    choices: dict[int, dict[int, bool]] = {attendee_id: {} for attendee_id in ids}
+    choices: dict[int, list] = {attendee_id: [] for attendee_id in ids}
+    roles: dict[int, list] = {attendee_id: [] for attendee_id in ids}
     bookmarks = select(Bookmark.attendee_id, Bookmark.session_id, Bookmark.following)
     for attendee_id, session_id, following in rows_in(bookmarks, Bookmark.attendee_id, ids):
-        choices[attendee_id][session_id] = following
-        if following:
-            reasons[attendee_id].setdefault(session_id, set()).add("following")
-    roles = select(SessionPerson.attendee_id, SessionPerson.session_id, SessionPerson.role)
-    for attendee_id, session_id, role in rows_in(roles, SessionPerson.attendee_id, ids):
-        reasons[attendee_id].setdefault(session_id, set()).add(role)
+        choices[attendee_id].append((session_id, following))
+    people = select(SessionPerson.attendee_id, SessionPerson.session_id, SessionPerson.role)
+    for attendee_id, session_id, role in rows_in(people, SessionPerson.attendee_id, ids):
+        roles[attendee_id].append((session_id, role))
     defaults = default_sessions({attendee.event_id: attendee.event for attendee in attendees})
-    for attendee in attendees:
-        muted = {session_id for session_id, following in choices[attendee.id].items()
-                 if following is False}
-        for session_id in defaults[attendee.event_id]:
-            if session_id not in muted:
-                reasons[attendee.id].setdefault(session_id, set()).add("default")
-    return reasons
+    return {attendee.id: reasons_of(choices[attendee.id], roles[attendee.id],
+                                    defaults[attendee.event_id])
+            for attendee in attendees}
 
 
 def default_sessions(events: dict[int, Event]) -> dict[int, list[int]]:
@@ -153,6 +169,74 @@ def agenda(attendee: Attendee, reasons: dict[int, set[str]],
         items.append(ScheduleItem(session=session, reasons=why, reminder_at=due, overlaps=[]))
     flag_overlaps(items)
     return items
+
+
+@dataclass(frozen=True)
+class KeptSession:
+    """A released session as the personal agenda needs it: what its items are computed
+    from, and its answer (SessionSchema's dump), built once per release."""
+
+    id: int
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    dump: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Release:
+    sessions: list[KeptSession]  # in time order
+    defaults: list[int]  # the sessions on everyone's agenda (event.reminder_kinds)
+
+
+def kept_release(event_id: int, live_generation: int, version: int) -> Release:
+    """The event's released sessions, dumped once per version and process.
+
+    Every /me/schedule answer is made of the same few sessions: dumping them anew for
+    each attendee (marshmallow, nested rooms and people) was most of its cost. The key
+    is the version with the live tables' generation, as the public reads' is
+    (companion/readcache.py): a release, or a new seed, is a new key.
+    """
+    key = ("agenda", event_id, live_generation, version)
+    kept = store().get(key)
+    if kept is None:
+        event = db.session.get(Event, event_id)
+        schema = SessionSchema()
+        sessions = db.session.scalars(sessions_query(event)).all()
+        kept = Release(
+            sessions=[KeptSession(session.id, session.status, session.starts_at,
+                                  session.ends_at, event.timezone, schema.dump(session))
+                      for session in sessions],
+            defaults=default_sessions({event.id: event})[event.id],
+        )
+        store().put(key, kept)
+    return kept
+
+
+# One attendee's bookmarks and roles in one query, built once: (session, following, role).
+OWN_CHOICES = union_all(
+    select(Bookmark.session_id, Bookmark.following, null().label("role"))
+    .where(Bookmark.attendee_id == bindparam("attendee_id")),
+    select(SessionPerson.session_id, null(), SessionPerson.role)
+    .where(SessionPerson.attendee_id == bindparam("attendee_id")),
+)
+
+
+def released_agenda(attendee, release: Release) -> list[ScheduleItem]:
+    """``personal_schedule`` as the API serves it, from the release's kept sessions:
+    only the attendee's own choices are read (one query, outside the ORM).
+
+    ``attendee`` needs ``id``, ``reminder_minutes`` and ``notify``: an Attendee, or the
+    row that found the request's token (people/views.py, AGENDA_KEY).
+    """
+    rows = read_rows(OWN_CHOICES, {"attendee_id": attendee.id})
+    reasons = reasons_of(
+        [(session_id, following) for session_id, following, role in rows if role is None],
+        [(session_id, role) for session_id, _, role in rows if role is not None],
+        release.defaults,
+    )
+    return agenda(attendee, reasons, release.sessions)
 
 
 def session_audience(session: Session) -> list[Attendee]:

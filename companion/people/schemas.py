@@ -6,7 +6,7 @@ from ..schedule.models import LANGUAGES
 from ..schedule.schemas import SessionSchema
 from ..timeutil import EventDateTime
 from .models import PLATFORMS, ROLES
-from .agenda import REASONS
+from .agenda import REASONS, KeptSession
 
 
 class StrictBoolean(fields.Boolean):
@@ -140,8 +140,18 @@ class ScheduleQuerySchema(Schema):
     event = event_field("Slug of the event; the attendee's own by default")
 
 
+class AgendaSession(fields.Nested):
+    """A session of an agenda item: one kept from its release is served as it was dumped
+    then (companion/people/agenda.py, ``kept_release``); documented as SessionSchema."""
+
+    def _serialize(self, nested_obj, attr, obj, **kwargs):
+        if isinstance(nested_obj, KeptSession):
+            return nested_obj.dump
+        return super()._serialize(nested_obj, attr, obj, **kwargs)
+
+
 class ScheduleItemSchema(Schema):
-    session = fields.Nested(SessionSchema)
+    session = AgendaSession(SessionSchema)
     reasons = SortedList(
         fields.String(validate=validate.OneOf(REASONS)),
         metadata={"description": "Why it is on the agenda: followed, own role, or for everyone"},

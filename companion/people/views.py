@@ -3,16 +3,23 @@
 Every /me route acts on the caller only: no id in the path names another attendee.
 """
 
-from flask import Response, request
+import json
+from functools import wraps
+
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, Page, abort
+from sqlalchemy import bindparam, func, select
 
-from ..auth import current_attendee, limit_failed_logins, login_required
+from ..auth import bearer_token, current_attendee, hash_token, limit_failed_logins, login_required
 from ..extensions import MAX_ID
 from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, paginate
-from ..schedule.releases import current_version
+from ..readcache import read_row
+from ..schedule.models import Event, ScheduleVersion
+from ..timeutil import utcnow
 from . import calendar, devices, operations, privacy
-from .agenda import personal_schedule
+from .agenda import kept_release, released_agenda
+from .models import AccessToken, Attendee
 from .schemas import (
     BookmarkSchema,
     CalendarSchema,
@@ -117,8 +124,76 @@ class MyExport(MethodView):
         return privacy.export(current_attendee())
 
 
+# What an attendee's agenda depends on, found from their bearer token in one query
+# (built once): the live token's attendee and event, the event's live tables and released
+# version, the attendee's own choices (agenda_version, bumped by bookmarks and
+# preferences), and what their reminder times are made of.
+AGENDA_KEY = (
+    select(
+        AccessToken.attendee_id.label("id"), Attendee.event_id, Event.live_generation,
+        select(func.coalesce(func.max(ScheduleVersion.number), 0))
+        .where(ScheduleVersion.event_id == Attendee.event_id).scalar_subquery().label("version"),
+        Attendee.agenda_version, Event.slug, Attendee.reminder_minutes, Attendee.notify,
+    )
+    .join(Attendee, Attendee.id == AccessToken.attendee_id)
+    .join(Event, Event.id == Attendee.event_id)
+    .where(AccessToken.token_hash == bindparam("token_hash"),
+           AccessToken.revoked_at.is_(None), AccessToken.expires_at > bindparam("now"))
+)
+
+
+def agenda_key():
+    """This request's ``AGENDA_KEY`` row (None: no live token), read once per request."""
+    environ = request.environ
+    if "companion.agenda_key" not in environ:
+        token = bearer_token()
+        environ["companion.agenda_key"] = None if token is None else read_row(
+            AGENDA_KEY, {"token_hash": hash_token(token), "now": utcnow()})
+    return environ["companion.agenda_key"]
+
+
+def agenda_etag_data(key) -> list:
+    """What the agenda's ETag is made of: its version counters and the query."""
+    return ["schedule", key.id, key.event_id, key.live_generation, key.version,
+            key.agenda_version, sorted(request.args.items(multi=True))]
+
+
+def agenda_items(key):
+    return released_agenda(key, kept_release(key.event_id, key.live_generation, key.version))
+
+
+def served_from_versions(view):
+    """The phone's usual request (no query, or its own ``event``) answered from the token's
+    ``AGENDA_KEY`` row, before the ORM is touched: a current ETag is a 304 after that one
+    query; otherwise the agenda is made of the release's kept sessions and one query for
+    the attendee's choices. The same items and schema as the view below, which answers
+    every other query (pages), and whose ``login_required`` answers a token without a key.
+    """
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = agenda_key()
+        if key is None or not request.args.keys() <= {"event"} \
+                or request.args.get("event", key.slug) != key.slug:
+            return view(*args, **kwargs)
+        etag = me_blp._generate_etag(agenda_etag_data(key))  # as set_etag hashes it
+        if etag in request.if_none_match:
+            response = Response(status=304)
+        else:
+            items = agenda_items(key)
+            response = current_app.json.response(ScheduleItemSchema(many=True).dump(
+                items[:PAGE_SIZE]))
+            response.headers[me_blp.PAGINATION_HEADER_NAME] = json.dumps(
+                me_blp._make_pagination_metadata(1, PAGE_SIZE, len(items)))
+        response.set_etag(etag)
+        return response
+
+    return wrapper
+
+
 @me_blp.route("/schedule")
 class MySchedule(MethodView):
+    @served_from_versions
     @login_required
     @me_blp.etag
     @me_blp.arguments(ScheduleQuerySchema, location="query")
@@ -126,16 +201,12 @@ class MySchedule(MethodView):
     @me_blp.paginate(Page, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
     def get(self, query):
         """My agenda in time order, with when each reminder comes"""
-        attendee = current_attendee()
-        event = operations.own_event(attendee, query.get("event"))
-        # The agenda is a function of the released schedule, the attendee's own choices
-        # (agenda_version) and the query: a current ETag is answered 304 from these,
-        # before anything is built.
-        me_blp.set_etag([
-            "schedule", attendee.id, event.id, event.live_generation, current_version(event),
-            attendee.agenda_version, sorted(request.args.items(multi=True)),
-        ])
-        return personal_schedule(attendee)
+        operations.own_event(current_attendee(), query.get("event"))
+        key = agenda_key()
+        if key is None:  # the token ended since login_required found it
+            abort(401, message="The token is unknown, expired or signed out")
+        me_blp.set_etag(agenda_etag_data(key))
+        return agenda_items(key)
 
 
 @me_blp.route("/bookmarks")

@@ -10,7 +10,7 @@ from ..auth import current_attendee, role_required
 from ..config import public_url
 from ..extensions import MAX_ID, db
 from ..pagination import paginate
-from ..readcache import kept_per_version
+from ..readcache import kept_per_version, read_row
 from . import exports, operations, releases
 from .models import Event, ScheduleVersion
 from .schemas import (
@@ -53,12 +53,12 @@ EVENT_VERSION_KEY = select(
 
 def events_key():
     """What the events list depends on: the events there are and every release."""
-    return tuple(db.session.connection().execute(EVENTS_KEY).one())
+    return tuple(read_row(EVENTS_KEY))
 
 
 def event_version_key(slug: str):
     """An event's id and released version, in one query (None: no such event)."""
-    row = db.session.connection().execute(EVENT_VERSION_KEY, {"slug": slug}).first()
+    row = read_row(EVENT_VERSION_KEY, {"slug": slug})
     return None if row is None else tuple(row)
 
 
