@@ -12,9 +12,9 @@ small query, through ``read_row``), so a release made through another worker is 
 once.
 """
 
+import threading
 from collections.abc import Callable, Hashable
 from functools import wraps
-from threading import Lock
 
 import sqlalchemy as sa
 from flask import Response, current_app, request
@@ -32,7 +32,7 @@ KEPT_HEADERS = ("Content-Type", "ETag", "X-Pagination", "Link")
 class Store:
     def __init__(self):
         self.entries: dict[Hashable, tuple[bytes, int, list[tuple[str, str]]]] = {}
-        self.lock = Lock()
+        self.lock = threading.Lock()
 
     def get(self, key):
         return self.entries.get(key)
@@ -44,14 +44,29 @@ class Store:
             self.entries[key] = entry
 
 
-def read_engine() -> sa.Engine:
-    """The app's engine for ``read_row``: same database, autocommit, no ping on checkout."""
-    engine = current_app.extensions.get("read_engine")
-    if engine is None:
+class Reads(threading.local):
+    """The app's engine for ``read_rows`` (same database, autocommit, no ping on
+    checkout), and each thread's one connection to it, kept between requests."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+        self.connection: sa.Connection | None = None
+
+    def close(self) -> None:
+        """Close this thread's connection and the engine's pool (tests, between apps)."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+        self.engine.dispose()
+
+
+def reads() -> Reads:
+    found = current_app.extensions.get("reads")
+    if found is None:
         engine = sa.create_engine(db.engine.url, isolation_level="AUTOCOMMIT",
                                   pool_pre_ping=False)
-        current_app.extensions["read_engine"] = engine
-    return engine
+        found = current_app.extensions.setdefault("reads", Reads(engine))
+    return found
 
 
 def read_rows(statement, params: dict | None = None) -> list:
@@ -59,17 +74,23 @@ def read_rows(statement, params: dict | None = None) -> list:
 
     The version counters that every kept answer and every 304 are keyed on take ~12 µs
     of the database's time; through the ORM session (its checkout with a ping, the
-    transaction, the commit) the same query cost 200 µs (SQLite, bench/reads.py). So
-    they run on an engine of their own, in autocommit and without the ping: a connection
-    the database dropped fails once, SQLAlchemy discards it, and the query runs again.
+    transaction, the commit) the same query cost 200 µs (SQLite, bench/reads.py), and a
+    checkout from a pool for each query still half of that. So they run in autocommit,
+    on one connection per thread that is kept: a connection the database dropped fails
+    once, is replaced, and the query runs again.
     """
+    local = reads()
     for attempt in (1, 2):
+        if local.connection is None:
+            local.connection = local.engine.connect()
         try:
-            with read_engine().connect() as connection:
-                return connection.execute(statement, params or {}).all()
+            return local.connection.execute(statement, params or {}).all()
         except DBAPIError as error:
+            local.connection.close()
+            local.connection = None
             if attempt == 2 or not error.connection_invalidated:
                 raise
+    raise AssertionError("unreachable")
 
 
 def read_row(statement, params: dict | None = None):

@@ -132,9 +132,9 @@ def make_app(migrated):
     for app in made:  # close pooled connections rather than leave them to the GC
         with app.app_context():
             db.session.remove()
-            for engine in [*db.engines.values(), app.extensions.get("read_engine")]:
-                if engine is not None:
-                    engine.dispose()
+            for engine in db.engines.values():
+                engine.dispose()
+            readcache.reads().close()
 
 
 @pytest.fixture
@@ -213,7 +213,7 @@ def statements(app):
     def record(connection, cursor, statement, parameters, context, executemany):
         sent.append(statement)
 
-    engines = [db.engine, readcache.read_engine()]  # the ORM's, and the read path's
+    engines = [db.engine, readcache.reads().engine]  # the ORM's, and the read path's
     for engine in engines:
         sa.event.listen(engine, "before_cursor_execute", record)
     yield sent
