@@ -629,6 +629,7 @@ def waiting_for_a_lock() -> bool:
     return waiting > 0
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("edit", ["create", "first edit"])
 def test_two_draft_edits_at_once_both_succeed(edit, pg_conference, make_pg_app):
     """One organiser's edit has written its draft row and not committed yet when
