@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import JSON, Integer, String, Text, case, cast, literal, or_, select
 
-from companion.db import ID_CHUNK, dialect_insert
+from companion.db import dialect_insert, id_in
 from companion.extensions import db
 from companion.people.models import Attendee
 from companion.timeutil import UTCDateTime, utcnow
@@ -142,6 +142,13 @@ def key_of(key: str, attendee_id: int) -> str:
     return f"{before}{attendee_id}{after}"
 
 
+def key_sql(key: str, attendee_id):
+    """`key_of` in SQL, for the attendee id in the column (or expression) ``attendee_id``."""
+    before, after = key_parts(key)
+    message_key = literal(before, String) + cast(attendee_id, String)
+    return message_key + literal(after, String) if after else message_key
+
+
 def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], values: dict,
                  key: str, due: datetime, expires_at: datetime | None,
                  session_id: int | None, data: dict | None, always: Collection[int],
@@ -160,11 +167,8 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
         notified.keys.append(key_of(key, attendee.id))
     expires = expires_at if expires_at is not None else (
         due + spec.ttl if spec.ttl is not None else None)
-    before, after = key_parts(key)
     people = Attendee.__table__
-    message_key = literal(before, String) + cast(people.c.id, String)
-    if after:
-        message_key = message_key + literal(after, String)
+    message_key = key_sql(key, people.c.id)
     for language, ids in by_language.items():
         texts = spec.texts(kinds.Reader(language), values)
         shared = {
@@ -182,10 +186,9 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
             value, type_ = shared[name] if isinstance(shared[name], tuple) else (
                 shared[name], String)
             columns.append(literal(value, type_))
-        for start in range(0, len(ids), ID_CHUNK):
-            chosen = select(*columns).where(people.c.id.in_(ids[start:start + ID_CHUNK]))
-            db.session.execute(
-                upsert_statement(dialect_insert(OUTBOX).from_select(SHARED_COLUMNS, chosen)))
+        chosen = select(*columns).where(id_in(people.c.id, ids))
+        db.session.execute(
+            upsert_statement(dialect_insert(OUTBOX).from_select(SHARED_COLUMNS, chosen)))
     notified.queued = len(notified.keys)
     return notified
 

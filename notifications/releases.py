@@ -9,9 +9,9 @@ Receives ``companion.signals.schedule_released`` in the release's transaction:
   a changed session are told even when they muted schedule changes.
 """
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
-from companion.db import ID_CHUNK, rows_in
+from companion.db import id_in
 from companion.extensions import db
 from companion.people.agenda import reminder_lead, reminders_on
 from companion.people.models import Attendee
@@ -19,25 +19,26 @@ from companion.schedule.models import Event, ScheduleVersion, Session
 from companion.signals import schedule_released
 
 from .models import OutboxMessage
-from .notify import ID, Notified, notify
-from .reminders import KIND as REMINDER, reminder_key, session_values
+from .notify import ID, Notified, key_sql, notify
+from .reminders import KIND as REMINDER
+from .reminders import reminder_key, session_values
 
 ROLE, NO_ROLE = {"speaker"}, set()  # what sets a reminder's lead time
 
 KIND = "schedule_change"
 
+# What `notify` and the reminder lead read of a recipient, and nothing else: a row,
+# not an `Attendee` (whose other JSON columns would be decoded for nothing).
+RECIPIENTS = select(Attendee.id, Attendee.language, Attendee.notify, Attendee.reminder_minutes)
 
-def replan(changed: list[Session], removed: list[int], affected,
-           by_id: dict[int, Attendee]) -> None:
+
+def replan(changed: list[Session], removed: list[int], affected, by_id: dict) -> None:
     """The reminders of the changed and removed sessions, as ``sync_session`` would
     plan them, from the agendas the release already found (``affected.agendas``):
-    one `notify` per changed session and lead time, and one statement cancelling what is
-    no longer wanted (old times, cancelled or removed sessions, people no longer
-    concerned)."""
-    session_ids = [session.id for session in changed] + list(removed)
-    if not session_ids:
-        return
-    wanted: set[str] = set()
+    one `notify` per changed session and lead time, and one statement per session
+    cancelling what is no longer wanted (old times, cancelled or removed sessions,
+    people no longer concerned), none of it loaded."""
+    pending = (OutboxMessage.kind == REMINDER, OutboxMessage.status == "pending")
     for session in changed:
         agenda = affected.agendas.get(session.id, {})
         by_lead: dict = {}  # reminders due at the same time share one notify
@@ -46,33 +47,29 @@ def replan(changed: list[Session], removed: list[int], affected,
             if attendee is not None and reminders_on(attendee):
                 lead = reminder_lead(attendee, ROLE if has_role else NO_ROLE)
                 by_lead.setdefault(lead, []).append(attendee)
+        key = reminder_key(ID, session)
         for lead, recipients in by_lead.items():
-            queued = notify(
+            notify(
                 REMINDER, recipients, session_values(session),
-                key=reminder_key(ID, session), due_at=session.starts_at - lead,
+                key=key, due_at=session.starts_at - lead,
                 expires_at=session.starts_at, session_id=session.id,
                 data={"event": session.event.slug, "session_id": str(session.id)},
             )
-            wanted.update(queued.keys)
-    unwanted = [
-        message_id for message_id, message_key in db.session.execute(
-            select(OutboxMessage.id, OutboxMessage.key).where(
-                OutboxMessage.kind == REMINDER, OutboxMessage.status == "pending",
-                OutboxMessage.session_id.in_(session_ids))
-        ) if message_key not in wanted
-    ]
-    for start in range(0, len(unwanted), ID_CHUNK):
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(unwanted[start:start + ID_CHUNK]),
-                   OutboxMessage.status == "pending")
-            .values(status="cancelled"),
-            execution_options={"synchronize_session": False},
-        )
+        wanted = [attendee.id for recipients in by_lead.values() for attendee in recipients]
+        # wanted: this session's reminder at its new time for one of those people
+        cancel(*pending, OutboxMessage.session_id == session.id,
+               or_(OutboxMessage.key != key_sql(key, OutboxMessage.attendee_id),
+                   ~id_in(OutboxMessage.attendee_id, wanted)))
+    if removed:
+        cancel(*pending, id_in(OutboxMessage.session_id, removed))
 
 
-def tell(event: Event, version: ScheduleVersion, affected,
-         by_id: dict[int, Attendee]) -> Notified:
+def cancel(*where) -> None:
+    db.session.execute(update(OutboxMessage).where(*where).values(status="cancelled"),
+                       execution_options={"synchronize_session": False})
+
+
+def tell(event: Event, version: ScheduleVersion, affected, by_id: dict) -> Notified:
     """One push per affected attendee: their changed sessions, grouped so that those
     with the same list share one rendering per language."""
     groups: dict[tuple[int, ...], list[int]] = {}
@@ -95,6 +92,6 @@ def tell(event: Event, version: ScheduleVersion, affected,
 def on_schedule_released(event: Event, version: ScheduleVersion, sessions: list[Session],
                          removed: list[int], affected, **_) -> Notified:
     ids = set(affected.sessions).union(*affected.agendas.values())
-    by_id = {a.id: a for (a,) in rows_in(select(Attendee), Attendee.id, sorted(ids))}
+    by_id = {row.id: row for row in db.session.execute(RECIPIENTS.where(id_in(Attendee.id, ids)))}
     replan(sessions, removed, affected, by_id)
     return tell(event, version, affected, by_id)

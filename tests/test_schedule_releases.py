@@ -3,16 +3,27 @@ changelog, and exactly the people affected are told, once, through the real
 firebase-admin against the fake FCM. The event is shifted into the future
 (``seed --shift-to``) so that the dispatcher runs on the real clock."""
 
+import threading
+import time
 from datetime import date
 
 import pytest
 from flask import g
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from companion import auth
 from companion.extensions import db
 from companion.organising.audit import AuditEntry
+from companion.people.models import Attendee
 from companion.schedule import operations as schedule_ops
-from companion.schedule.models import DraftEdit, ScheduleVersion, Session, SessionPerson
+from companion.schedule import releases
+from companion.schedule.models import (
+    DraftEdit,
+    Event,
+    ScheduleVersion,
+    Session,
+    SessionPerson,
+)
 from notifications import reminders
 from notifications.models import InboxNotification, OutboxMessage
 
@@ -605,3 +616,84 @@ def test_every_organiser_action_is_audited(client, people, key):
     assert '"total": 1' in filtered.headers["X-Pagination"]
     assert client.get(f"{API}/audit?since=2020-01-01T00:00:00", headers=h).status_code == 422
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 3
+
+
+# --- two organisers at once -------------------------------------------------------------
+
+def waiting_for_a_lock() -> bool:
+    """Whether a PostgreSQL backend waits for a row another transaction wrote."""
+    waiting = db.session.scalar(text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE wait_event_type = 'Lock' AND datname = current_database()"))
+    db.session.rollback()  # the activity seen is a snapshot per transaction
+    return waiting > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("edit", ["create", "first edit"])
+def test_two_draft_edits_at_once_both_succeed(edit, pg_conference, make_pg_app):
+    """One organiser's edit has written its draft row and not committed yet when
+    another's writes the same row (two creates pick the same fresh id; two first edits
+    of a session): the second waits, then succeeds, never a 500 (on PostgreSQL, where
+    the two run at the same time)."""
+    with pg_conference.app_context():
+        event = schedule_ops.get_event("alliance-2020")
+        organiser = Attendee(event=event, email="olga@example.org", name="Olga",
+                             roles=["organiser"])
+        db.session.add(organiser)
+        db.session.commit()
+        token, _ = auth.issue_token(organiser)
+        db.session.commit()
+        organiser_id, event_id = organiser.id, event.id
+        keynotes = db.session.scalar(select(Session.id).where(Session.key == "keynotes"))
+    new = {"kind": "panel", "title": "Side event", "starts_at": "2020-03-30T09:00:00+02:00",
+           "ends_at": "2020-03-30T10:00:00+02:00"}
+    wrote, go_on, answers = threading.Event(), threading.Event(), {}
+
+    def first():
+        with pg_conference.app_context():
+            try:
+                event = db.session.get(Event, event_id)
+                actor = db.session.get(Attendee, organiser_id)
+                if edit == "create":
+                    values = {**new, "starts_at": releases.instant(new["starts_at"]),
+                              "ends_at": releases.instant(new["ends_at"])}
+                    answers["first"] = releases.create_session(event, actor, values).id
+                else:
+                    releases.update_session(event, actor, keynotes, {"title": "First"})
+            finally:
+                wrote.set()  # the second goes ahead alone if the first failed
+            go_on.wait()
+            db.session.commit()
+
+    def second():
+        wrote.wait()
+        client = make_pg_app().test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        if edit == "create":
+            answers["second"] = client.post(f"{API}/sessions", json=new, headers=headers)
+        else:
+            answers["second"] = client.patch(f"{API}/sessions/{keynotes}",
+                                             json={"title": "Second"}, headers=headers)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    with pg_conference.app_context():
+        wrote.wait()
+        while threads[1].is_alive() and not waiting_for_a_lock():
+            time.sleep(0.01)
+    go_on.set()
+    for thread in threads:
+        thread.join()
+
+    answer = answers["second"]
+    assert answer.status_code in (200, 201), answer.json
+    with pg_conference.app_context():
+        drafts = {edit.target_id: edit.state["title"]
+                  for edit in db.session.scalars(select(DraftEdit))}
+    if edit == "create":
+        assert answer.json["id"] == answers["first"] + 1
+        assert drafts == {answers["first"]: "Side event", answer.json["id"]: "Side event"}
+    else:
+        assert drafts == {keynotes: "Second"}  # the last edit wins, as one after the other

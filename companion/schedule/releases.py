@@ -23,11 +23,12 @@ from zoneinfo import ZoneInfo
 from flask_smorest import abort
 from sqlalchemy import bindparam, delete, func, select, text
 
+from ..db import dialect_insert, upsert
 from ..extensions import db
 from ..organising.audit import record
 from ..people.models import Attendee, Bookmark
 from ..signals import schedule_released
-from ..timeutil import local_to_utc
+from ..timeutil import local_to_utc, utcnow
 from .models import DraftEdit, Event, Room, ScheduleVersion, Session, SessionPerson
 from .operations import sessions_query
 
@@ -118,14 +119,38 @@ def next_id(target: str) -> int:
     return max(live, drafted) + 1
 
 
+# Tries at a fresh id before a create gives up with a 409 (each loses only to a create
+# that committed meanwhile).
+NEW_ID_ATTEMPTS = 5
+
+
 def put_draft(event: Event, target: str, target_id: int, state: dict | None) -> None:
+    """The item's draft edit, written whether or not another request wrote one for it
+    meanwhile (the last edit wins, as it would one after the other)."""
     edit = draft_edit(target, target_id)
     if edit is None:
-        db.session.add(DraftEdit(target=target, target_id=target_id, event_id=event.id,
-                                 state=state))
+        upsert(DraftEdit, {"target": target, "target_id": target_id, "event_id": event.id,
+                           "state": state, "updated_at": utcnow()},
+               keys=["target", "target_id"], update=["state", "updated_at"])
     else:
         edit.state = state
     db.session.flush()
+
+
+def new_draft(event: Event, target: str, state: dict) -> int:
+    """A new item's draft edit under a fresh id, and that id. Two requests creating at
+    once pick the same id: the one that writes second takes the next one."""
+    for _ in range(NEW_ID_ATTEMPTS):
+        target_id = next_id(target)
+        written = db.session.execute(
+            dialect_insert(DraftEdit).values(
+                target=target, target_id=target_id, event_id=event.id, state=state,
+                updated_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["target", "target_id"])
+            .returning(DraftEdit.target_id)).first()
+        if written is not None:  # nothing returned: that id was taken meanwhile
+            return target_id
+    abort(409, message=f"Other {target}s are being added right now; send it again.")
 
 
 def drop_draft(target: str, target_id: int) -> None:
@@ -214,8 +239,7 @@ def create_session(event: Event, actor: Attendee, values: dict) -> SimpleNamespa
              "status": "scheduled", "online_url": None, "speakers": [], "moderators": [],
              **as_state(values)}
     check_session(event, state, force)
-    session_id = next_id("session")
-    put_draft(event, "session", session_id, state)
+    session_id = new_draft(event, "session", state)
     record(event, actor, "session.create", f"session:{session_id}", None, state)
     return shown(event, session_id, state, released=False)
 
@@ -242,8 +266,7 @@ def delete_session(event: Event, actor: Attendee, session_id: int) -> None:
 
 def create_room(event: Event, actor: Attendee, values: dict) -> SimpleNamespace:
     state = {name: None for name in ROOM_FIELDS} | values
-    room_id = next_id("room")
-    put_draft(event, "room", room_id, state)
+    room_id = new_draft(event, "room", state)
     record(event, actor, "room.create", f"room:{room_id}", None, state)
     return shown(event, room_id, state, released=False)
 
