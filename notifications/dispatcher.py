@@ -278,30 +278,62 @@ class Worker:
     """Runs the dispatcher until stopped; sleeps until the next message is due.
 
     It polls at least every ``poll`` seconds (messages written by other processes) and
-    wakes at the due time of the earliest known message. `stop()` (wired to SIGTERM)
-    lets the batch in flight finish, then returns.
+    wakes at the due time of the earliest known message. On PostgreSQL it also wakes as
+    soon as a transaction that wrote messages commits (``LISTEN``, outbox.Listener); the
+    poll is then the fallback. `stop()` (wired to SIGTERM) lets the batch in flight
+    finish, then returns.
     """
 
     def __init__(self, dispatcher: Dispatcher, poll: float = 1.0):
         self.dispatcher = dispatcher
         self.poll = poll
         self.stopping = threading.Event()
+        self.listener: outbox.Listener | None = None
 
     def stop(self, *_signal) -> None:
         self.stopping.set()
 
     def run(self) -> None:
-        while not self.stopping.is_set():
+        self.listen()  # before the first look: nothing committed after it is missed
+        try:
+            while not self.stopping.is_set():
+                try:
+                    tally = self.dispatcher.run_once(should_stop=self.stopping.is_set)
+                    if tally != Tally():
+                        log.info("dispatched: %s", tally, extra={"dispatched": asdict(tally)})
+                    wait = self.pause()
+                except Exception:  # the database or a bug: say so, keep serving
+                    log.exception("dispatch failed; trying again in %s s", self.poll)
+                    db.session.rollback()
+                    wait = self.poll
+                self.sleep(wait)
+        finally:
+            if self.listener is not None:
+                self.listener.close()
+
+    def listen(self) -> None:
+        """Open the listener if there is none (PostgreSQL); if that fails, poll."""
+        if self.listener is None:
             try:
-                tally = self.dispatcher.run_once(should_stop=self.stopping.is_set)
-                if tally != Tally():
-                    log.info("dispatched: %s", tally, extra={"dispatched": asdict(tally)})
-                wait = self.pause()
-            except Exception:  # the database or a bug: say so, keep serving
-                log.exception("dispatch failed; trying again in %s s", self.poll)
-                db.session.rollback()
-                wait = self.poll
-            self.stopping.wait(wait)
+                self.listener = outbox.Listener.open()
+            except Exception:
+                log.exception("could not listen for new messages; polling every %s s",
+                              self.poll)
+
+    def sleep(self, seconds: float) -> None:
+        """``seconds``, or less: until a writer's commit is heard (PostgreSQL) or stop."""
+        log.debug("idle for up to %.2f s", seconds)
+        self.listen()
+        if self.listener is None:
+            self.stopping.wait(seconds)
+            return
+        try:
+            self.listener.wait(seconds, self.stopping)
+        except Exception:  # the connection broke: a new one next time, poll meanwhile
+            log.exception("listening for new messages failed; polling until it is back")
+            self.listener.close()
+            self.listener = None
+            self.stopping.wait(seconds)
 
     def pause(self) -> float:
         due = outbox.next_due()

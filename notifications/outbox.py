@@ -4,12 +4,17 @@ Its one writer is `notify.notify`, which never commits: it runs inside the trans
 of the change that causes the message, so a message exists exactly when its cause does. The
 dispatcher claims due messages (`claim`), which is safe with several workers: on
 PostgreSQL with ``FOR UPDATE SKIP LOCKED``, elsewhere with a check-and-set update.
+
+On PostgreSQL a transaction that writes messages also says so on the channel
+``push_outbox`` (`wake_workers`: ``NOTIFY``, delivered when it commits, never if it rolls
+back), and idle workers wait on it (`Listener`) rather than for their next poll.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from time import monotonic
 
-from sqlalchemy import and_, any_, bindparam, exists, func, or_, select, update
+from sqlalchemy import and_, any_, bindparam, exists, func, or_, select, text, update
 
 from companion.extensions import db
 from companion.people.models import Device
@@ -226,3 +231,64 @@ def next_due() -> datetime | None:
     return db.session.scalar(
         select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == "pending")
     )
+
+
+# --- waking idle workers (PostgreSQL) ---------------------------------------------
+
+CHANNEL = "push_outbox"
+# A listening worker looks at its stop flag at least this often (seconds).
+STOP_CHECK = 0.25
+
+
+def wake_workers() -> None:
+    """Tell the listening workers that this transaction wrote messages.
+
+    PostgreSQL delivers the ``NOTIFY`` when the transaction commits (once, however often
+    it was said in it) and drops it on rollback. Elsewhere nothing: workers poll.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text(f"NOTIFY {CHANNEL}"))
+
+
+class Listener:
+    """PostgreSQL: a connection of the worker's own, in autocommit, listening on
+    `CHANNEL`. `wait` returns as soon as a transaction that wrote messages commits."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.driver = connection.connection.driver_connection  # psycopg's
+
+    @classmethod
+    def open(cls) -> "Listener | None":
+        """Listening from now on; None on a database without ``LISTEN`` (SQLite)."""
+        if db.engine.dialect.name != "postgresql":
+            return None
+        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            connection.exec_driver_sql(f"LISTEN {CHANNEL}")
+        except Exception:
+            connection.invalidate()
+            connection.close()
+            raise
+        return cls(connection)
+
+    def wait(self, seconds: float, stopping) -> bool:
+        """Until a notification, ``seconds``, or the ``stopping`` event; True if notified.
+
+        Notifications that came meanwhile are all taken: one wake-up for a burst.
+        """
+        deadline = monotonic() + seconds
+        while not stopping.is_set() and (left := deadline - monotonic()) > 0:
+            notified = False
+            for _ in self.driver.notifies(timeout=min(left, STOP_CHECK), stop_after=1):
+                notified = True
+            if notified:
+                for _ in self.driver.notifies(timeout=0):
+                    pass
+                return True
+        return False
+
+    def close(self) -> None:
+        """Closed for good (not back to the pool, where it would still be listening)."""
+        self.connection.invalidate()
+        self.connection.close()

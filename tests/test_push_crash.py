@@ -39,23 +39,6 @@ TAKEN_OVER = timedelta(seconds=30)
 LATE = timedelta(seconds=60)
 
 
-def start_worker(env: dict, log) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "notifications", "worker",
-         "--poll", "0.2"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-
-
-def wait_for(condition, timeout: float, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return False
-
-
 def unfinished() -> int:
     count = db.session.scalar(
         select(db.func.count()).select_from(OutboxMessage)
@@ -66,39 +49,26 @@ def unfinished() -> int:
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_one_call_at_most(
-        app, conference, fake_fcm, migrated, tmp_path, seed_recipients, statuses):
+        app, conference, fake_fcm, workers, migrated, tmp_path, seed_recipients, statuses):
     due = utcnow() + timedelta(seconds=3)
     expires = due + timedelta(minutes=10)
     fids = seed_recipients(schedule_ops.get_event("alliance-2020"), MESSAGES,
                            due_at=due, expires_at=expires)
     fake_fcm.delay = 0.3  # FCM takes its time: the kill lands in the middle of a call
-    env = {
-        **os.environ, "DATABASE_URL": migrated, "COMPANION_ENV": "development",
-        "PUSH_BACKEND": "fcm", "FCM_ENDPOINT": fake_fcm.url,
-        "FIREBASE_CREDENTIALS": fake_fcm.write_service_account(tmp_path / "account.json"),
-        "PYTHONUNBUFFERED": "1",
-    }
-    with open(tmp_path / "worker.log", "w") as log:
-        worker = start_worker(env, log)
-        try:
-            assert wait_for(lambda: fake_fcm.stats()["received"] >= KILL_AT, 60), \
-                (tmp_path / "worker.log").read_text()
-            worker.send_signal(signal.SIGKILL)
-            worker.wait()
-            killed = time.time()
-            killed_at = fake_fcm.stats()["received"]
-            stranded = {f"fid-bulk-{attendee_id}" for attendee_id in db.session.scalars(
-                select(OutboxMessage.attendee_id).where(OutboxMessage.status == "sending"))}
-            db.session.commit()
-            worker = start_worker(env, log)
-            finished = wait_for(lambda: unfinished() == 0, WAIT, step=0.5)
-        finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+    log = tmp_path / "worker.log"
+    worker = workers.start(migrated, log)
+    assert workers.wait_for(lambda: fake_fcm.stats()["received"] >= KILL_AT, 60), \
+        log.read_text()
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    killed = time.time()
+    killed_at = fake_fcm.stats()["received"]
+    stranded = {f"fid-bulk-{attendee_id}" for attendee_id in db.session.scalars(
+        select(OutboxMessage.attendee_id).where(OutboxMessage.status == "sending"))}
+    db.session.commit()
+    worker = workers.start(migrated, log)
+    finished = workers.wait_for(lambda: unfinished() == 0, WAIT, step=0.5)
+    workers.stop(worker)
 
     arrivals: dict[str, float] = {}
     for received in fake_fcm.received:
@@ -116,7 +86,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_one_call_at_most
           f"ones out {takeover:.1f} s after the kill; last first-arrival {lateness:.1f} s "
           f"after due; outbox {statuses()}")
 
-    assert finished, (tmp_path / "worker.log").read_text()[-3000:]
+    assert finished, log.read_text()[-3000:]
     assert set(statuses()) <= {"sent", "expired"}
     assert set(counts) | {fid for fid in fids if fid not in counts} == set(fids)
     assert statuses().get("sent", 0) == len(arrivals)  # sent means FCM has it

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from companion.extensions import db
+from companion.people.models import Attendee, Device
 from companion.schedule import operations as schedule_ops
 from companion.timeutil import utcnow
 from notifications import outbox, senders
@@ -306,3 +307,32 @@ def test_the_worker_command_stops_cleanly_on_sigterm(app, migrated, make_attende
     assert reload(row).status == "sent"
     assert '"outbox_id": %d' % row.id in out
     assert json.loads(err.splitlines()[-1])["message"] == "notifications worker: stopped"
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_worker_wakes_when_a_message_is_committed_not_at_its_poll(
+        pg_conference, pg_migrated, fake_fcm, workers, tmp_path):
+    """The transaction that writes a message NOTIFYs at commit and the idle worker,
+    listening, sends it at once. Its poll here is an hour: without the wake-up nothing
+    would go out before the test gives up."""
+    with pg_conference.app_context():
+        ada = Attendee(event=schedule_ops.get_event("alliance-2020"),
+                       email="ada@example.org", name="Ada")
+        db.session.add(ada)
+        db.session.flush()
+        db.session.add(Device(attendee_id=ada.id, token="fid-wake", platform="android"))
+        db.session.commit()
+        ada_id = ada.id
+    log = tmp_path / "worker.log"
+    worker = workers.start(pg_migrated, log, poll=3600, LOG_LEVEL="DEBUG")
+    # its first look (nothing to send) is over: it sleeps for up to an hour
+    assert workers.wait_for(lambda: "idle for up to 3600" in log.read_text(), 60), \
+        log.read_text()[-3000:]
+    with pg_conference.app_context():
+        notify("announcement", [db.session.get(Attendee, ada_id)],
+               {"title": "Lunch moved", "body": "To the Festsaal.", "texts": {}},
+               key="announcement:wake")
+        db.session.commit()
+    assert workers.wait_for(lambda: fake_fcm.targets() == ["fid-wake"], 60), \
+        log.read_text()[-3000:]
+    assert workers.stop(worker) == 0, log.read_text()[-3000:]
