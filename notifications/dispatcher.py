@@ -92,15 +92,18 @@ class Dispatcher:
 
     While a batch is on the network (in a helper thread), the next one is claimed and
     read from the database, so that database work does not add to the sending time;
-    each batch's outcome is committed before the next one goes out.
+    each batch's outcome is committed before the next one goes out. A run's first batch
+    is small (``first_batch``): its first push leaves without waiting for a whole
+    batch to be claimed and built, and the full one is claimed while it is out.
     """
 
     def __init__(self, sender: Sender, policy: RetryPolicy = RetryPolicy(),
                  batch_size: int = 500, lease: timedelta = timedelta(seconds=10),
-                 clock=utcnow):
+                 clock=utcnow, first_batch: int = 50):
         self.sender = sender
         self.policy = policy
         self.batch_size = batch_size
+        self.first_batch = min(first_batch, batch_size)
         # A worker that dies frees its messages after this; alive, its heartbeat renews it.
         self.lease = lease
         self.clock = clock
@@ -118,7 +121,8 @@ class Dispatcher:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-send") as network:
             heartbeat.start()
             try:
-                batch = None if should_stop() else self.claim(now, tally, heartbeat)
+                batch = None if should_stop() else self.claim(now, tally, heartbeat,
+                                                              self.first_batch)
                 while batch is not None:
                     in_flight = network.submit(self.send, batch, now)
                     upcoming = None if should_stop() else self.claim(now, tally, heartbeat)
@@ -130,12 +134,13 @@ class Dispatcher:
                 heartbeat.stop()
         return tally
 
-    def claim(self, now: datetime | None, tally: Tally,
-              heartbeat: "Heartbeat | None" = None) -> Batch | None:
-        """Claim the next due messages and commit; None when nothing is due."""
+    def claim(self, now: datetime | None, tally: Tally, heartbeat: "Heartbeat | None" = None,
+              size: int | None = None) -> Batch | None:
+        """Claim the next due messages (``size``, else a batch) and commit; None when
+        nothing is due."""
         moment = now or self.clock()
         tally.expired += outbox.expire_overdue(moment)
-        ids = outbox.claim(moment, self.batch_size, self.lease)
+        ids = outbox.claim(moment, size or self.batch_size, self.lease)
         if not ids:
             db.session.commit()
             return None

@@ -218,6 +218,25 @@ def test_two_workers_against_postgresql_send_2000_messages_once(
         assert inbox_count() == 2000
 
 
+def test_a_run_sends_a_small_first_batch_then_full_ones(app, conference, fcm, seed_recipients):
+    """The first push of a burst leaves once 50 messages are claimed and built, not 500.
+    Each send call's messages are recorded as sent at that call's moment, so their
+    sent_at groups them by call."""
+    now = utcnow()
+    seed_recipients(schedule_ops.get_event("alliance-2020"), 600,
+                    due_at=now - timedelta(seconds=1), expires_at=now + timedelta(hours=1))
+
+    tally = Dispatcher(senders.from_config(app.config)).run_once()
+
+    assert tally.sent == 600
+    calls = db.session.execute(
+        select(OutboxMessage.sent_at, func.count()).group_by(OutboxMessage.sent_at)
+        .order_by(OutboxMessage.sent_at)
+    ).all()
+    assert [count for _, count in calls] == [50, 500, 50]
+    assert len(set(fcm.targets())) == 600
+
+
 # --- the commands --------------------------------------------------------------------
 
 def test_log_sender_writes_one_json_line_per_push(make_attendee, add_device, queue, runner):
