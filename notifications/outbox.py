@@ -14,7 +14,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from time import monotonic
 
-from sqlalchemy import and_, any_, bindparam, exists, func, or_, select, text, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from companion.extensions import db
 from companion.people.models import Device
@@ -31,6 +47,34 @@ INBOX = InboxNotification.__table__
 DEVICES = Device.__table__
 IDS = bindparam("ids", expanding=True)
 
+
+class AmongIds(ColumnElement):
+    """``column IN :ids`` for a batch's ids (a list bound as ``ids``).
+
+    On PostgreSQL ``column = ANY(:ids)``, the list as one array parameter: an expanded
+    ``IN`` of 500 placeholders is too long for psycopg's query cache, and was split and
+    parsed again on every statement of every batch. Elsewhere the expanding ``IN``.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    _traverse_internals = (("column", InternalTraversal.dp_clauseelement),)
+
+    def __init__(self, column):
+        self.column = column
+
+
+@compiles(AmongIds)
+def _among_ids(element, compiler, **kw):
+    return compiler.process(element.column.in_(IDS), **kw)
+
+
+@compiles(AmongIds, "postgresql")
+def _among_ids_as_array(element, compiler, **kw):
+    ids = bindparam("ids", type_=ARRAY(Integer))
+    return compiler.process(element.column == any_(ids), **kw)
+
+
 # A claimed message once per device of its attendee (once with no device if none).
 LOAD = (
     select(OUTBOX.c.id, OUTBOX.c.attendee_id, OUTBOX.c.kind, OUTBOX.c.title, OUTBOX.c.body,
@@ -40,27 +84,27 @@ LOAD = (
            OUTBOX.c.last_error, DEVICES.c.id.label("device_id"), DEVICES.c.token,
            DEVICES.c.platform, DEVICES.c.language)
     .select_from(OUTBOX.outerjoin(DEVICES, DEVICES.c.attendee_id == OUTBOX.c.attendee_id))
-    .where(OUTBOX.c.id.in_(IDS))
+    .where(AmongIds(OUTBOX.c.id))
     .order_by(OUTBOX.c.id, DEVICES.c.id)
 )
-INBOX_OF = select(INBOX.c.outbox_id, INBOX.c.id).where(INBOX.c.outbox_id.in_(IDS))
+INBOX_OF = select(INBOX.c.outbox_id, INBOX.c.id).where(AmongIds(INBOX.c.outbox_id))
 # Copied inside the database: the messages of IDS that have no inbox entry yet.
 OPEN_INBOX = INBOX.insert().from_select(
     ["attendee_id", "outbox_id", "kind", "title", "body", "data", "created_at"],
     select(OUTBOX.c.attendee_id, OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.title,
            func.coalesce(OUTBOX.c.inbox_body, OUTBOX.c.body), OUTBOX.c.data,
            bindparam("now", type_=UTCDateTime()))
-    .where(OUTBOX.c.id.in_(IDS), ~exists().where(INBOX.c.outbox_id == OUTBOX.c.id)),
+    .where(AmongIds(OUTBOX.c.id), ~exists().where(INBOX.c.outbox_id == OUTBOX.c.id)),
 ).returning(INBOX.c.outbox_id, INBOX.c.id)
 SETTLE = (
     OUTBOX.update().where(OUTBOX.c.id == bindparam("message_id"))
     .values(tokens_pruned=OUTBOX.c.tokens_pruned + bindparam("pruned"))
 )
 SENT = (
-    OUTBOX.update().where(OUTBOX.c.id.in_(IDS))
+    OUTBOX.update().where(AmongIds(OUTBOX.c.id))
     .values(status="sent", sent_at=bindparam("now"), locked_until=None)
 )
-FORGET_DEVICES = DEVICES.delete().where(DEVICES.c.id.in_(IDS))
+FORGET_DEVICES = DEVICES.delete().where(AmongIds(DEVICES.c.id))
 
 
 @dataclass
@@ -122,7 +166,7 @@ def take(ids: list[int], now: datetime, lease: timedelta) -> list[int]:
         return []
     statement = (
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(IDS), claimable(now))
+        .where(AmongIds(OutboxMessage.id), claimable(now))
         .values(**claimed_values(now, lease))
         .returning(OutboxMessage.id)
     )
@@ -140,10 +184,10 @@ def renew(ids: list[int], until: datetime) -> None:
     On PostgreSQL it skips rows locked right now (their outcome being written): it never
     waits for, nor deadlocks with, the dispatcher's own settling.
     """
-    held = OutboxMessage.id.in_(IDS)
+    held = AmongIds(OutboxMessage.id)
     if db.session.get_bind().dialect.name == "postgresql":
         held = OutboxMessage.id.in_(
-            select(OutboxMessage.id).where(OutboxMessage.id.in_(IDS))
+            select(OutboxMessage.id).where(AmongIds(OutboxMessage.id))
             .with_for_update(skip_locked=True).scalar_subquery()
         )
     db.session.execute(
