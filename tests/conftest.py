@@ -402,16 +402,18 @@ class Workers:
         self.account = account
         self.started: list[subprocess.Popen] = []
 
-    def start(self, database: str, log: Path, poll: float = 0.2, **env) -> subprocess.Popen:
+    def start(self, database: str, log: Path, poll: float | None = 0.2,
+              **env) -> subprocess.Popen:
         """One on ``database`` (development: no production keys asked), its output
-        appended to ``log``; ``env`` adds variables (``LOG_LEVEL="DEBUG"``)."""
+        appended to ``log``; ``poll`` None leaves --poll out; ``env`` adds variables
+        (``LOG_LEVEL="DEBUG"``)."""
         env = {**os.environ, "DATABASE_URL": database, "COMPANION_ENV": "development",
                "PUSH_BACKEND": "fcm", "FCM_ENDPOINT": self.fake_fcm.url,
                "FIREBASE_CREDENTIALS": self.account, "PYTHONUNBUFFERED": "1", **env}
         with open(log, "a") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "wsgi", "notifications", "worker",
-                 "--poll", str(poll)],
+                 *(["--poll", str(poll)] if poll is not None else [])],
                 cwd=self.ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
             )
         self.started.append(process)

@@ -355,3 +355,15 @@ def test_on_postgresql_the_worker_wakes_when_a_message_is_committed_not_at_its_p
     assert workers.wait_for(lambda: fake_fcm.targets() == ["fid-wake"], 60), \
         log.read_text()[-3000:]
     assert workers.stop(worker) == 0, log.read_text()[-3000:]
+
+
+def test_the_worker_polls_every_second_on_postgresql_and_every_quarter_second_on_sqlite(
+        app, migrated, workers, tmp_path):
+    """Without --poll: PostgreSQL wakes it when messages are committed, SQLite cannot."""
+    log = tmp_path / "worker.log"
+    worker = workers.start(migrated, log, poll=None)
+    assert workers.wait_for(lambda: "sending through" in log.read_text(), 60), log.read_text()
+    started = next(json.loads(line) for line in log.read_text().splitlines()
+                   if "sending through" in line)
+    assert started["poll"] == (1.0 if migrated.startswith("postgresql") else 0.25)
+    assert workers.stop(worker) == 0, log.read_text()[-3000:]
