@@ -30,7 +30,7 @@ ANNOUNCEMENTS = "announcements"  # the /me ``notify`` switch that mutes them
 
 
 # What resolving an audience and queuing its pushes read of each member: the other
-# columns (five more of them JSON) cost most of the time of an announcement to thousands.
+# columns (three more of them JSON) cost most of the time of an announcement to thousands.
 # Not for ``in_room_at``, whose agendas read more of each attendee.
 MEMBER_COLUMNS = load_only(Attendee.id, Attendee.event_id, Attendee.language, Attendee.roles,
                            Attendee.notify)
