@@ -23,8 +23,6 @@ is DROPPED and rebuilt first.
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -32,7 +30,14 @@ from pathlib import Path
 
 import firebase_admin
 import sqlalchemy as sa
-from common import add_crowd, fresh_database, reset_fake, start_fake, stats
+from common import (
+    add_crowd,
+    fresh_database,
+    reset_fake,
+    start_fake,
+    start_worker,
+    stats,
+)
 from dispatch import chunks
 from firebase_admin import credentials, messaging
 from flask_migrate import upgrade
@@ -65,16 +70,6 @@ def seed(count: int) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def start_worker(database: str, fake_url: str, account: str, poll: float) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database, "PUSH_BACKEND": "fcm",
-           "FIREBASE_CREDENTIALS": account, "FCM_ENDPOINT": fake_url}
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "notifications", "worker",
-         "--poll", str(poll)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-
-
 def announce(client, headers, send_at=None) -> int:
     body = {"title": "Lunch moved", "body": "Lunch is served in the Festsaal.",
             "audience": "all"}
@@ -85,9 +80,12 @@ def announce(client, headers, send_at=None) -> int:
     return response.get_json()["id"]
 
 
-def wait_for(fake_url: str, count: int, timeout: float = 120) -> dict:
+def wait_for(fake_url: str, count: int, timeout: float = 120, worker=None) -> dict:
     deadline = time.time() + timeout
     while (arrived := stats(fake_url))["received"] < count:
+        if worker is not None and worker.poll() is not None:
+            raise RuntimeError(f"the worker exited ({worker.returncode}):\n"
+                               + Path(worker.log).read_text()[-3000:])
         if time.time() > deadline:
             raise RuntimeError(f"only {arrived['received']} of {count} arrived")
         time.sleep(0.2)  # the fake records arrival times: polling less often loses nothing
@@ -148,24 +146,26 @@ def main():
                       f"database: {db.engine.dialect.name}; firebase-admin "
                       f"{firebase_admin.__version__}; fake FCM at {fake_url} and the worker "
                       f"(--poll {args.poll}) in their own processes; {count} attendees")
-                worker = start_worker(database, fake_url, account, args.poll)
+                worker = start_worker(database, fake_url, account, workdir / "worker.log",
+                                      poll=args.poll)
                 client = app.test_client()
                 reset_fake(fake_url)  # warm-up: tokens, connections, caches on both sides
                 warm_up = announce(client, headers)
-                wait_for(fake_url, count)
+                wait_for(fake_url, count, worker=worker)
                 run_raw(firebase, fake_url, raw_messages(warm_up, utcnow()))
                 for round_ in range(1, args.rounds + 1):
                     reset_fake(fake_url)
                     due = utcnow() + timedelta(seconds=LEAD)
                     scheduled = announce(client, headers, send_at=due)
-                    dispatched = wait_for(fake_url, count)["last_at"] - due.timestamp()
+                    arrived = wait_for(fake_url, count, worker=worker)
+                    dispatched = arrived["last_at"] - due.timestamp()
                     raw = run_raw(firebase, fake_url, raw_messages(scheduled, utcnow()))
 
                     reset_fake(fake_url)
                     started, cpu = time.time(), time.process_time()
                     announce(client, headers)
                     posted, cpu = time.time() - started, time.process_time() - cpu
-                    arrived = wait_for(fake_url, count)
+                    arrived = wait_for(fake_url, count, worker=worker)
                     first, last = arrived["first_at"] - started, arrived["last_at"] - started
                     results.append((dispatched, raw, first))
                     print(f"round {round_}: scheduled {count / dispatched:6.0f} msg/s "

@@ -97,9 +97,11 @@ class Finished:
 def start_worker(database: str, fake_url: str, account: str, log: Path,
                  poll: float = 0.2) -> subprocess.Popen:
     """``flask --app wsgi notifications worker`` sending through firebase-admin to the
-    fake; its log lines (JSON) go to the file ``log``."""
+    fake; its log lines (JSON) go to the file ``log``. In development: a PostgreSQL URL
+    would otherwise make it production, which refuses to start without real keys."""
     env = {**os.environ, "DATABASE_URL": database, "PUSH_BACKEND": "fcm",
-           "FIREBASE_CREDENTIALS": account, "FCM_ENDPOINT": fake_url}
+           "FIREBASE_CREDENTIALS": account, "FCM_ENDPOINT": fake_url,
+           "COMPANION_ENV": "development"}
     with open(log, "a") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "wsgi", "notifications", "worker",

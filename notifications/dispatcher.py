@@ -92,15 +92,18 @@ class Dispatcher:
 
     While a batch is on the network (in a helper thread), the next one is claimed and
     read from the database, so that database work does not add to the sending time;
-    each batch's outcome is committed before the next one goes out.
+    each batch's outcome is committed before the next one goes out. A run's first batch
+    is small (``first_batch``): its first push leaves without waiting for a whole
+    batch to be claimed and built, and the full one is claimed while it is out.
     """
 
     def __init__(self, sender: Sender, policy: RetryPolicy = RetryPolicy(),
                  batch_size: int = 500, lease: timedelta = timedelta(seconds=10),
-                 clock=utcnow):
+                 clock=utcnow, first_batch: int = 50):
         self.sender = sender
         self.policy = policy
         self.batch_size = batch_size
+        self.first_batch = min(first_batch, batch_size)
         # A worker that dies frees its messages after this; alive, its heartbeat renews it.
         self.lease = lease
         self.clock = clock
@@ -118,7 +121,8 @@ class Dispatcher:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-send") as network:
             heartbeat.start()
             try:
-                batch = None if should_stop() else self.claim(now, tally, heartbeat)
+                batch = None if should_stop() else self.claim(now, tally, heartbeat,
+                                                              self.first_batch)
                 while batch is not None:
                     in_flight = network.submit(self.send, batch, now)
                     upcoming = None if should_stop() else self.claim(now, tally, heartbeat)
@@ -130,12 +134,13 @@ class Dispatcher:
                 heartbeat.stop()
         return tally
 
-    def claim(self, now: datetime | None, tally: Tally,
-              heartbeat: "Heartbeat | None" = None) -> Batch | None:
-        """Claim the next due messages and commit; None when nothing is due."""
+    def claim(self, now: datetime | None, tally: Tally, heartbeat: "Heartbeat | None" = None,
+              size: int | None = None) -> Batch | None:
+        """Claim the next due messages (``size``, else a batch) and commit; None when
+        nothing is due."""
         moment = now or self.clock()
         tally.expired += outbox.expire_overdue(moment)
-        ids = outbox.claim(moment, self.batch_size, self.lease)
+        ids = outbox.claim(moment, size or self.batch_size, self.lease)
         if not ids:
             db.session.commit()
             return None
@@ -278,30 +283,62 @@ class Worker:
     """Runs the dispatcher until stopped; sleeps until the next message is due.
 
     It polls at least every ``poll`` seconds (messages written by other processes) and
-    wakes at the due time of the earliest known message. `stop()` (wired to SIGTERM)
-    lets the batch in flight finish, then returns.
+    wakes at the due time of the earliest known message. On PostgreSQL it also wakes as
+    soon as a transaction that wrote messages commits (``LISTEN``, outbox.Listener); the
+    poll is then the fallback. `stop()` (wired to SIGTERM) lets the batch in flight
+    finish, then returns.
     """
 
     def __init__(self, dispatcher: Dispatcher, poll: float = 1.0):
         self.dispatcher = dispatcher
         self.poll = poll
         self.stopping = threading.Event()
+        self.listener: outbox.Listener | None = None
 
     def stop(self, *_signal) -> None:
         self.stopping.set()
 
     def run(self) -> None:
-        while not self.stopping.is_set():
+        self.listen()  # before the first look: nothing committed after it is missed
+        try:
+            while not self.stopping.is_set():
+                try:
+                    tally = self.dispatcher.run_once(should_stop=self.stopping.is_set)
+                    if tally != Tally():
+                        log.info("dispatched: %s", tally, extra={"dispatched": asdict(tally)})
+                    wait = self.pause()
+                except Exception:  # the database or a bug: say so, keep serving
+                    log.exception("dispatch failed; trying again in %s s", self.poll)
+                    db.session.rollback()
+                    wait = self.poll
+                self.sleep(wait)
+        finally:
+            if self.listener is not None:
+                self.listener.close()
+
+    def listen(self) -> None:
+        """Open the listener if there is none (PostgreSQL); if that fails, poll."""
+        if self.listener is None:
             try:
-                tally = self.dispatcher.run_once(should_stop=self.stopping.is_set)
-                if tally != Tally():
-                    log.info("dispatched: %s", tally, extra={"dispatched": asdict(tally)})
-                wait = self.pause()
-            except Exception:  # the database or a bug: say so, keep serving
-                log.exception("dispatch failed; trying again in %s s", self.poll)
-                db.session.rollback()
-                wait = self.poll
-            self.stopping.wait(wait)
+                self.listener = outbox.Listener.open()
+            except Exception:
+                log.exception("could not listen for new messages; polling every %s s",
+                              self.poll)
+
+    def sleep(self, seconds: float) -> None:
+        """``seconds``, or less: until a writer's commit is heard (PostgreSQL) or stop."""
+        log.debug("idle for up to %.2f s", seconds)
+        self.listen()
+        if self.listener is None:
+            self.stopping.wait(seconds)
+            return
+        try:
+            self.listener.wait(seconds, self.stopping)
+        except Exception:  # the connection broke: a new one next time, poll meanwhile
+            log.exception("listening for new messages failed; polling until it is back")
+            self.listener.close()
+            self.listener = None
+            self.stopping.wait(seconds)
 
     def pause(self) -> float:
         due = outbox.next_due()

@@ -16,7 +16,7 @@ from companion.extensions import db
 from companion.people.models import Attendee
 from companion.timeutil import UTCDateTime, utcnow
 
-from . import kinds
+from . import kinds, outbox
 from .models import OutboxMessage
 
 OUTBOX = OutboxMessage.__table__
@@ -118,6 +118,7 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
         notified.keys.append(message_key)
     if rows:
         db.session.execute(upsert_statement(), rows)  # one executemany
+        outbox.wake_workers()
     notified.queued = len(rows)
     return notified
 
@@ -189,6 +190,8 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
         chosen = select(*columns).where(id_in(people.c.id, ids))
         db.session.execute(
             upsert_statement(dialect_insert(OUTBOX).from_select(SHARED_COLUMNS, chosen)))
+    if notified.keys:
+        outbox.wake_workers()
     notified.queued = len(notified.keys)
     return notified
 

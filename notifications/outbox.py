@@ -4,12 +4,33 @@ Its one writer is `notify.notify`, which never commits: it runs inside the trans
 of the change that causes the message, so a message exists exactly when its cause does. The
 dispatcher claims due messages (`claim`), which is safe with several workers: on
 PostgreSQL with ``FOR UPDATE SKIP LOCKED``, elsewhere with a check-and-set update.
+
+On PostgreSQL a transaction that writes messages also says so on the channel
+``push_outbox`` (`wake_workers`: ``NOTIFY``, delivered when it commits, never if it rolls
+back), and idle workers wait on it (`Listener`) rather than for their next poll.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from time import monotonic
 
-from sqlalchemy import and_, any_, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from companion.extensions import db
 from companion.people.models import Device
@@ -26,6 +47,34 @@ INBOX = InboxNotification.__table__
 DEVICES = Device.__table__
 IDS = bindparam("ids", expanding=True)
 
+
+class AmongIds(ColumnElement):
+    """``column IN :ids`` for a batch's ids (a list bound as ``ids``).
+
+    On PostgreSQL ``column = ANY(:ids)``, the list as one array parameter: an expanded
+    ``IN`` of 500 placeholders is too long for psycopg's query cache, and was split and
+    parsed again on every statement of every batch. Elsewhere the expanding ``IN``.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    _traverse_internals = (("column", InternalTraversal.dp_clauseelement),)
+
+    def __init__(self, column):
+        self.column = column
+
+
+@compiles(AmongIds)
+def _among_ids(element, compiler, **kw):
+    return compiler.process(element.column.in_(IDS), **kw)
+
+
+@compiles(AmongIds, "postgresql")
+def _among_ids_as_array(element, compiler, **kw):
+    ids = bindparam("ids", type_=ARRAY(Integer))
+    return compiler.process(element.column == any_(ids), **kw)
+
+
 # A claimed message once per device of its attendee (once with no device if none).
 LOAD = (
     select(OUTBOX.c.id, OUTBOX.c.attendee_id, OUTBOX.c.kind, OUTBOX.c.title, OUTBOX.c.body,
@@ -35,27 +84,27 @@ LOAD = (
            OUTBOX.c.last_error, DEVICES.c.id.label("device_id"), DEVICES.c.token,
            DEVICES.c.platform, DEVICES.c.language)
     .select_from(OUTBOX.outerjoin(DEVICES, DEVICES.c.attendee_id == OUTBOX.c.attendee_id))
-    .where(OUTBOX.c.id.in_(IDS))
+    .where(AmongIds(OUTBOX.c.id))
     .order_by(OUTBOX.c.id, DEVICES.c.id)
 )
-INBOX_OF = select(INBOX.c.outbox_id, INBOX.c.id).where(INBOX.c.outbox_id.in_(IDS))
+INBOX_OF = select(INBOX.c.outbox_id, INBOX.c.id).where(AmongIds(INBOX.c.outbox_id))
 # Copied inside the database: the messages of IDS that have no inbox entry yet.
 OPEN_INBOX = INBOX.insert().from_select(
     ["attendee_id", "outbox_id", "kind", "title", "body", "data", "created_at"],
     select(OUTBOX.c.attendee_id, OUTBOX.c.id, OUTBOX.c.kind, OUTBOX.c.title,
            func.coalesce(OUTBOX.c.inbox_body, OUTBOX.c.body), OUTBOX.c.data,
            bindparam("now", type_=UTCDateTime()))
-    .where(OUTBOX.c.id.in_(IDS), ~exists().where(INBOX.c.outbox_id == OUTBOX.c.id)),
+    .where(AmongIds(OUTBOX.c.id), ~exists().where(INBOX.c.outbox_id == OUTBOX.c.id)),
 ).returning(INBOX.c.outbox_id, INBOX.c.id)
 SETTLE = (
     OUTBOX.update().where(OUTBOX.c.id == bindparam("message_id"))
     .values(tokens_pruned=OUTBOX.c.tokens_pruned + bindparam("pruned"))
 )
 SENT = (
-    OUTBOX.update().where(OUTBOX.c.id.in_(IDS))
+    OUTBOX.update().where(AmongIds(OUTBOX.c.id))
     .values(status="sent", sent_at=bindparam("now"), locked_until=None)
 )
-FORGET_DEVICES = DEVICES.delete().where(DEVICES.c.id.in_(IDS))
+FORGET_DEVICES = DEVICES.delete().where(AmongIds(DEVICES.c.id))
 
 
 @dataclass
@@ -117,7 +166,7 @@ def take(ids: list[int], now: datetime, lease: timedelta) -> list[int]:
         return []
     statement = (
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(IDS), claimable(now))
+        .where(AmongIds(OutboxMessage.id), claimable(now))
         .values(**claimed_values(now, lease))
         .returning(OutboxMessage.id)
     )
@@ -135,10 +184,10 @@ def renew(ids: list[int], until: datetime) -> None:
     On PostgreSQL it skips rows locked right now (their outcome being written): it never
     waits for, nor deadlocks with, the dispatcher's own settling.
     """
-    held = OutboxMessage.id.in_(IDS)
+    held = AmongIds(OutboxMessage.id)
     if db.session.get_bind().dialect.name == "postgresql":
         held = OutboxMessage.id.in_(
-            select(OutboxMessage.id).where(OutboxMessage.id.in_(IDS))
+            select(OutboxMessage.id).where(AmongIds(OutboxMessage.id))
             .with_for_update(skip_locked=True).scalar_subquery()
         )
     db.session.execute(
@@ -226,3 +275,64 @@ def next_due() -> datetime | None:
     return db.session.scalar(
         select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == "pending")
     )
+
+
+# --- waking idle workers (PostgreSQL) ---------------------------------------------
+
+CHANNEL = "push_outbox"
+# A listening worker looks at its stop flag at least this often (seconds).
+STOP_CHECK = 0.25
+
+
+def wake_workers() -> None:
+    """Tell the listening workers that this transaction wrote messages.
+
+    PostgreSQL delivers the ``NOTIFY`` when the transaction commits (once, however often
+    it was said in it) and drops it on rollback. Elsewhere nothing: workers poll.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text(f"NOTIFY {CHANNEL}"))
+
+
+class Listener:
+    """PostgreSQL: a connection of the worker's own, in autocommit, listening on
+    `CHANNEL`. `wait` returns as soon as a transaction that wrote messages commits."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.driver = connection.connection.driver_connection  # psycopg's
+
+    @classmethod
+    def open(cls) -> "Listener | None":
+        """Listening from now on; None on a database without ``LISTEN`` (SQLite)."""
+        if db.engine.dialect.name != "postgresql":
+            return None
+        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            connection.exec_driver_sql(f"LISTEN {CHANNEL}")
+        except Exception:
+            connection.invalidate()
+            connection.close()
+            raise
+        return cls(connection)
+
+    def wait(self, seconds: float, stopping) -> bool:
+        """Until a notification, ``seconds``, or the ``stopping`` event; True if notified.
+
+        Notifications that came meanwhile are all taken: one wake-up for a burst.
+        """
+        deadline = monotonic() + seconds
+        while not stopping.is_set() and (left := deadline - monotonic()) > 0:
+            notified = False
+            for _ in self.driver.notifies(timeout=min(left, STOP_CHECK), stop_after=1):
+                notified = True
+            if notified:
+                for _ in self.driver.notifies(timeout=0):
+                    pass
+                return True
+        return False
+
+    def close(self) -> None:
+        """Closed for good (not back to the pool, where it would still be listening)."""
+        self.connection.invalidate()
+        self.connection.close()

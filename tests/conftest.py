@@ -6,6 +6,10 @@ The suite runs on SQLite by default; set TEST_DATABASE_URL to run it all on Post
 """
 
 import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -396,6 +400,65 @@ def firebase_app(fake_fcm, tmp_path):
     )
     yield app
     close_app(app)
+
+
+class Workers:
+    """Real ``flask --app wsgi notifications worker`` processes sending through
+    firebase-admin to the fake FCM; whatever a test leaves running is stopped after it."""
+
+    ROOT = Path(__file__).resolve().parents[1]
+
+    def __init__(self, fake_fcm, account: str):
+        self.fake_fcm = fake_fcm
+        self.account = account
+        self.started: list[subprocess.Popen] = []
+
+    def start(self, database: str, log: Path, poll: float | None = 0.2,
+              **env) -> subprocess.Popen:
+        """One on ``database`` (development: no production keys asked), its output
+        appended to ``log``; ``poll`` None leaves --poll out; ``env`` adds variables
+        (``LOG_LEVEL="DEBUG"``)."""
+        env = {**os.environ, "DATABASE_URL": database, "COMPANION_ENV": "development",
+               "PUSH_BACKEND": "fcm", "FCM_ENDPOINT": self.fake_fcm.url,
+               "FIREBASE_CREDENTIALS": self.account, "PYTHONUNBUFFERED": "1", **env}
+        with open(log, "a") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "notifications", "worker",
+                 *(["--poll", str(poll)] if poll is not None else [])],
+                cwd=self.ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            )
+        self.started.append(process)
+        return process
+
+    @staticmethod
+    def stop(process: subprocess.Popen) -> int:
+        """SIGTERM, as a deployment stops it (killed if still there 30 s later)."""
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        return process.returncode
+
+    @staticmethod
+    def wait_for(condition, timeout: float, step: float = 0.05) -> bool:
+        """Whether ``condition()`` came true within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(step)
+        return False
+
+
+@pytest.fixture
+def workers(fake_fcm, tmp_path):
+    started = Workers(fake_fcm, fake_fcm.write_service_account(tmp_path / "worker-account.json"))
+    yield started
+    for process in started.started:
+        started.stop(process)
 
 
 @pytest.fixture

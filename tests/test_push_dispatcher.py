@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from companion.extensions import db
+from companion.people.models import Attendee, Device
 from companion.schedule import operations as schedule_ops
 from companion.timeutil import utcnow
 from notifications import outbox, senders
@@ -217,6 +218,25 @@ def test_two_workers_against_postgresql_send_2000_messages_once(
         assert inbox_count() == 2000
 
 
+def test_a_run_sends_a_small_first_batch_then_full_ones(app, conference, fcm, seed_recipients):
+    """The first push of a burst leaves once 50 messages are claimed and built, not 500.
+    Each send call's messages are recorded as sent at that call's moment, so their
+    sent_at groups them by call."""
+    now = utcnow()
+    seed_recipients(schedule_ops.get_event("alliance-2020"), 600,
+                    due_at=now - timedelta(seconds=1), expires_at=now + timedelta(hours=1))
+
+    tally = Dispatcher(senders.from_config(app.config)).run_once()
+
+    assert tally.sent == 600
+    calls = db.session.execute(
+        select(OutboxMessage.sent_at, func.count()).group_by(OutboxMessage.sent_at)
+        .order_by(OutboxMessage.sent_at)
+    ).all()
+    assert [count for _, count in calls] == [50, 500, 50]
+    assert len(set(fcm.targets())) == 600
+
+
 # --- the commands --------------------------------------------------------------------
 
 def test_log_sender_writes_one_json_line_per_push(make_attendee, add_device, queue, runner):
@@ -306,3 +326,44 @@ def test_the_worker_command_stops_cleanly_on_sigterm(app, migrated, make_attende
     assert reload(row).status == "sent"
     assert '"outbox_id": %d' % row.id in out
     assert json.loads(err.splitlines()[-1])["message"] == "notifications worker: stopped"
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_worker_wakes_when_a_message_is_committed_not_at_its_poll(
+        pg_conference, pg_migrated, fake_fcm, workers, tmp_path):
+    """The transaction that writes a message NOTIFYs at commit and the idle worker,
+    listening, sends it at once. Its poll here is an hour: without the wake-up nothing
+    would go out before the test gives up."""
+    with pg_conference.app_context():
+        ada = Attendee(event=schedule_ops.get_event("alliance-2020"),
+                       email="ada@example.org", name="Ada")
+        db.session.add(ada)
+        db.session.flush()
+        db.session.add(Device(attendee_id=ada.id, token="fid-wake", platform="android"))
+        db.session.commit()
+        ada_id = ada.id
+    log = tmp_path / "worker.log"
+    worker = workers.start(pg_migrated, log, poll=3600, LOG_LEVEL="DEBUG")
+    # its first look (nothing to send) is over: it sleeps for up to an hour
+    assert workers.wait_for(lambda: "idle for up to 3600" in log.read_text(), 60), \
+        log.read_text()[-3000:]
+    with pg_conference.app_context():
+        notify("announcement", [db.session.get(Attendee, ada_id)],
+               {"title": "Lunch moved", "body": "To the Festsaal.", "texts": {}},
+               key="announcement:wake")
+        db.session.commit()
+    assert workers.wait_for(lambda: fake_fcm.targets() == ["fid-wake"], 60), \
+        log.read_text()[-3000:]
+    assert workers.stop(worker) == 0, log.read_text()[-3000:]
+
+
+def test_the_worker_polls_every_second_on_postgresql_and_every_quarter_second_on_sqlite(
+        app, migrated, workers, tmp_path):
+    """Without --poll: PostgreSQL wakes it when messages are committed, SQLite cannot."""
+    log = tmp_path / "worker.log"
+    worker = workers.start(migrated, log, poll=None)
+    assert workers.wait_for(lambda: "sending through" in log.read_text(), 60), log.read_text()
+    started = next(json.loads(line) for line in log.read_text().splitlines()
+                   if "sending through" in line)
+    assert started["poll"] == (1.0 if migrated.startswith("postgresql") else 0.25)
+    assert workers.stop(worker) == 0, log.read_text()[-3000:]

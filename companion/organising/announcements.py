@@ -85,7 +85,7 @@ def resolve(announcement: Announcement, event: Event) -> list[Attendee]:
     wanting = [attendee for attendee in people if audiences.wants_announcements(attendee)]
     announcement.recipients = len(people)
     announcement.muted = len(people) - len(wanting)
-    announcement.with_device = audiences.with_device(people)
+    announcement.with_device = audiences.with_device(event, announcement.audience, people)
     return wanting
 
 
