@@ -70,8 +70,14 @@ def parsed_json():
     return value
 
 
+def at_the_door():
+    """The checks every request goes through before its view (see the module's notes)."""
+    check_body()
+    weak_if_none_match()
+
+
 def check_body():
-    if request.path.startswith("/api/") and request.method in BODY_METHODS and has_body():
+    if request.method in BODY_METHODS and request.path.startswith("/api/") and has_body():
         if request.content_length and request.max_content_length is not None \
                 and request.content_length > request.max_content_length:
             abort(413, message=f"The body is larger than {request.max_content_length} bytes.")
@@ -80,9 +86,10 @@ def check_body():
     body = parsed_json() if request.is_json else None
     where = {
         "path": bool(UNSTORABLE.search(request.path)),
-        "query": any(UNSTORABLE.search(part) for pair in request.args.items(multi=True)
-                     for part in pair),
-        "json": any(UNSTORABLE.search(text) for text in strings_in(body)),
+        "query": bool(request.query_string) and any(
+            UNSTORABLE.search(part) for pair in request.args.items(multi=True)
+            for part in pair),
+        "json": body is not None and any(UNSTORABLE.search(text) for text in strings_in(body)),
     }
     found = [location for location, bad in where.items() if bad]
     if found:
@@ -101,9 +108,16 @@ def weak_if_none_match():
 
 def security_headers(response):
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    if request.path == DOCS_PAGE and response.mimetype == "text/html":
+    path = request.path
+    present = {name.lower() for name in headers.keys()}  # a view's own headers win
+
+    def default(name: str, value: str) -> None:
+        if name.lower() not in present:
+            headers.add(name, value)
+
+    default("X-Content-Type-Options", "nosniff")
+    default("Referrer-Policy", "no-referrer")
+    if path == DOCS_PAGE and response.mimetype == "text/html":
         body = response.get_data()
         hashes = " ".join(
             "'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
@@ -111,17 +125,17 @@ def security_headers(response):
         )
         headers["Content-Security-Policy"] = DOCS_CSP.format(hashes=hashes)
         headers["X-Frame-Options"] = "DENY"
-    elif not request.path.startswith(DOCS_PAGE + "/"):
-        headers.setdefault("Content-Security-Policy", API_CSP)
-    if request.path.startswith(PERSONAL):
-        response.vary.add("Authorization")
-        if "Cache-Control" not in headers:
-            headers["Cache-Control"] = "private, no-cache" if headers.get("ETag") \
-                else "private, no-store"
+    elif not path.startswith(DOCS_PAGE + "/"):
+        default("Content-Security-Policy", API_CSP)
+    if path.startswith(PERSONAL):
+        if "vary" in present:
+            response.vary.add("Authorization")
+        else:
+            headers.add("Vary", "Authorization")
+        default("Cache-Control", "private, no-cache" if "etag" in present else "private, no-store")
     return response
 
 
 def init_app(app):
-    app.before_request(check_body)
-    app.before_request(weak_if_none_match)
+    app.before_request(at_the_door)
     app.after_request(security_headers)
