@@ -9,13 +9,14 @@ from functools import lru_cache, wraps
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, Page, abort
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 
 from ..auth import bearer_token, current_attendee, hash_token, limit_failed_logins, login_required
 from ..extensions import MAX_ID
 from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, paginate
 from ..readcache import read_row
-from ..schedule.models import Event, ScheduleVersion
+from ..schedule.models import Event
+from ..schedule.releases import released_version
 from ..timeutil import utcnow
 from . import calendar, devices, operations, privacy
 from .agenda import kept_release, released_agenda
@@ -131,8 +132,7 @@ class MyExport(MethodView):
 AGENDA_KEY = (
     select(
         AccessToken.attendee_id.label("id"), Attendee.event_id, Event.live_generation,
-        select(func.coalesce(func.max(ScheduleVersion.number), 0))
-        .where(ScheduleVersion.event_id == Attendee.event_id).scalar_subquery().label("version"),
+        released_version(Attendee.event_id).scalar_subquery().label("version"),
         Attendee.agenda_version, Event.slug, Attendee.reminder_minutes, Attendee.notify,
     )
     .join(Attendee, Attendee.id == AccessToken.attendee_id)

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask_smorest import abort
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import Select, bindparam, delete, func, select, text
 
 from ..db import dialect_insert, upsert
 from ..extensions import db
@@ -407,11 +407,15 @@ def draft_plan(event: Event) -> Plan:
     return plan(event, sessions, rooms)
 
 
-# Built once (every conditional /me/schedule asks it): a request only binds the event.
-CURRENT_VERSION = (
-    select(func.coalesce(func.max(ScheduleVersion.number), 0))
-    .where(ScheduleVersion.event_id == bindparam("event_id"))
-)
+def released_version(event_id) -> Select:
+    """The number of the event's latest release (0 before the first), for ``event_id``
+    a value, a bound parameter or a column of an outer query (as a scalar subquery)."""
+    return (select(func.coalesce(func.max(ScheduleVersion.number), 0))
+            .where(ScheduleVersion.event_id == event_id))
+
+
+# Built once: a call only binds the event.
+CURRENT_VERSION = released_version(bindparam("event_id"))
 
 
 def current_version(event: Event) -> int:

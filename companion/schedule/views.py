@@ -45,9 +45,7 @@ EVENTS_KEY = select(
     select(func.count(ScheduleVersion.id)).scalar_subquery(),
 )
 EVENT_VERSION_KEY = select(
-    Event.id, Event.live_generation,
-    select(func.coalesce(func.max(ScheduleVersion.number), 0))
-    .where(ScheduleVersion.event_id == Event.id).scalar_subquery(),
+    Event.id, Event.live_generation, releases.released_version(Event.id).scalar_subquery(),
 ).where(Event.slug == bindparam("slug"))
 
 
