@@ -52,6 +52,17 @@ class Reads(threading.local):
         self.engine = engine
         self.connection: sa.Connection | None = None
 
+    def rows(self, statement, params: dict) -> list:
+        """The rows, on this thread's connection; a connection that failed is dropped."""
+        if self.connection is None:
+            self.connection = self.engine.connect()
+        try:
+            return self.connection.execute(statement, params).all()
+        except DBAPIError:
+            self.connection.close()
+            self.connection = None
+            raise
+
     def close(self) -> None:
         """Close this thread's connection and the engine's pool (tests, between apps)."""
         if self.connection is not None:
@@ -79,18 +90,12 @@ def read_rows(statement, params: dict | None = None) -> list:
     on one connection per thread that is kept: a connection the database dropped fails
     once, is replaced, and the query runs again.
     """
-    local = reads()
-    for attempt in (1, 2):
-        if local.connection is None:
-            local.connection = local.engine.connect()
-        try:
-            return local.connection.execute(statement, params or {}).all()
-        except DBAPIError as error:
-            local.connection.close()
-            local.connection = None
-            if attempt == 2 or not error.connection_invalidated:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        return reads().rows(statement, params or {})
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    return reads().rows(statement, params or {})
 
 
 def read_row(statement, params: dict | None = None):

@@ -1,6 +1,10 @@
 """The read path: /me/schedule answers a current ETag with 304 from version counters,
 before any agenda is built; public lists are kept per released version."""
 
+import pytest
+import sqlalchemy as sa
+
+from companion import readcache
 from companion.extensions import db
 from companion.people.models import Bookmark
 from companion.schedule import releases
@@ -162,3 +166,21 @@ def test_the_changes_since_follow_a_release(client, conference):
     assert [s["title"] for s in changed["sessions"]] == ["Retitled"]
     assert client.get(url, query_string={"since": 1}).json["sessions"] == []
     assert client.get(url, query_string={"since": -1}).status_code == 422
+
+
+@pytest.mark.postgres
+def test_a_read_connection_the_database_dropped_is_replaced(pg_conference):
+    """The key queries run on a connection kept per thread: when the server ends it (a
+    restart, an idle timeout), the next request still answers, on a new connection."""
+    client = pg_conference.test_client()
+    first = client.get(SESSIONS)
+    assert first.status_code == 200
+    with pg_conference.app_context():
+        kept = readcache.reads().connection
+        backend = kept.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        db.session.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        db.session.commit()
+    again = client.get(SESSIONS)
+    assert again.status_code == 200 and again.data == first.data
+    with pg_conference.app_context():
+        assert readcache.reads().connection is not kept
