@@ -27,6 +27,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
+from . import ratelimit
 from .extensions import db, limiter
 from .people.models import AccessToken, Attendee
 from .timeutil import utcnow
@@ -240,4 +241,4 @@ def limit_failed_logins(view):
         lambda: current_app.config["LOGIN_FAILURE_LIMIT_PER_ADDRESS"],
         deduct_when=_failed, error_message=message,
     )(view)
-    return _doc.alt_response(429, response="TOO_MANY_REQUESTS")(view)
+    return _doc.alt_response(429, response="TOO_MANY_REQUESTS")(ratelimit.limited(view))

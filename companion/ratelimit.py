@@ -9,8 +9,10 @@ asks. Several machines need a store they all reach: set RATELIMIT_STORAGE_URI=re
 
 import sqlite3
 import time
+from functools import wraps
 from urllib.parse import urlsplit
 
+from flask import request
 from limits.storage import Storage
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS counters (
@@ -84,16 +86,44 @@ def default_uri(instance_path: str) -> str:
     return f"sqlite:///{instance_path}/ratelimit.db"
 
 
-def init_app(app) -> None:
-    """Bind the limiter, with no check on requests that have no limit.
+LIMITED = "companion.limited"  # in the environ of a request that met a limited view
 
-    Only decorated routes have limits here (sign-ins), and their decorator checks them
-    itself. flask-limiter also checks default and application limits before every
-    request; there are none, but finding that out cost 0.25 ms of every request, a
-    quarter of what the public agenda's answer costs (bench/reads.py --profile).
+
+def limited(view):
+    """Mark the request as one that flask-limiter's after-request and teardown hooks
+    must see (they deduct conditional hits and write the X-RateLimit headers)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        request.environ[LIMITED] = True
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def only_when_limited(hook):
+    @wraps(hook)
+    def wrapper(value=None):
+        return hook(value) if request.environ.get(LIMITED) else value
+
+    return wrapper
+
+
+def init_app(app) -> None:
+    """Bind the limiter, with no work on requests that have no limit.
+
+    Only decorated routes have limits here (sign-ins, through ``limited``), and their
+    decorator checks them itself. flask-limiter also checks default and application
+    limits before every request; there are none, but finding that out cost 0.25 ms of
+    every request, a quarter of what the public agenda's answer costs (bench/reads.py
+    --profile). Its after-request and teardown hooks (~10 µs a request) run only where a
+    limited view ran.
     """
     from .extensions import limiter
 
     limiter.init_app(app)
     app.before_request_funcs[None].remove(limiter._check_request_limit)
-
+    for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None]):
+        hooks[:] = [only_when_limited(hook) if limiter in (
+            getattr(hook, "__self__", None), *getattr(hook, "args", ())) else hook
+            for hook in hooks]

@@ -132,6 +132,14 @@ def test_3_failures_from_one_address_do_not_lock_out_the_victim_elsewhere(
     assert login(client, "ada@example.org", address="10.0.0.2").status_code == 200
 
 
+def test_3_a_sign_in_says_its_limit_and_other_routes_do_no_limiter_work(client, make_attendee):
+    make_attendee(code=CODE, email="ada@example.org")
+    failed = login(client, "ada@example.org", "WRONG")
+    assert int(failed.headers["X-RateLimit-Limit"]) == 5
+    assert int(failed.headers["X-RateLimit-Remaining"]) == 4  # the failure was counted
+    assert "X-RateLimit-Limit" not in client.get("/api/v1/events").headers
+
+
 @pytest.mark.parametrize("proxies,escapes", [(0, False), (1, True)])
 def test_3_x_forwarded_for_counts_only_behind_trusted_proxies(make_app, make_attendee,
                                                             proxies, escapes):
