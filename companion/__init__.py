@@ -23,7 +23,10 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 class Companion(Flask):
     """Flask, remembering which of its views and hooks are coroutines: Flask asks
     ``inspect.iscoroutinefunction`` of each of them on every request (eleven times for a
-    kept answer, ~5 % of its CPU), and the answer never changes."""
+    kept answer, ~5 % of its CPU), and the answer never changes. Its JSON is orjson's
+    (http.JSONProvider)."""
+
+    json_provider_class = http.JSONProvider
 
     def ensure_sync(self, func):
         function = getattr(func, "__func__", func)  # a view's method, bound per request

@@ -1,5 +1,6 @@
 """The app factory, the error shape, the OpenAPI document."""
 
+import json
 import re
 from pathlib import Path
 
@@ -140,3 +141,12 @@ def test_nul_characters_are_refused_not_a_500(client, conference, method, path, 
     assert response.status_code == 422
     assert set(response.json) == SHAPE
     assert response.json["message"] == "NUL characters and lone surrogates are not accepted."
+
+
+def test_answers_are_compact_sorted_json_and_what_orjson_refuses_is_still_written(app):
+    with app.test_request_context():
+        answer = app.json.response({"b": 1, "a": "Neuer Saal – Wien", 7: None})
+        assert answer.get_data() == '{"7":null,"a":"Neuer Saal – Wien","b":1}\n'.encode()
+        big = app.json.response({"n": 2 ** 70, "text": "\ud800"})  # orjson refuses both
+        assert json.loads(big.get_data()) == {"n": 2 ** 70, "text": "\ud800"}
+        assert app.json.dumps([2 ** 70]) == "[1180591620717411303424]"
