@@ -11,7 +11,7 @@ reminders off or the session is cancelled (cancelled sessions stay listed, struc
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -188,6 +188,8 @@ class KeptSession:
 class Release:
     sessions: list[KeptSession]  # in time order
     defaults: list[int]  # the sessions on everyone's agenda (event.reminder_kinds)
+    # Agenda items' dumps by what they are made of (people/views.py, ``dumped_items``).
+    item_dumps: dict = field(default_factory=dict, compare=False)
 
 
 def kept_release(event_id: int, live_generation: int, version: int) -> Release:
