@@ -15,6 +15,7 @@ once.
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Hashable
+from typing import Any
 from functools import wraps
 
 import sqlalchemy as sa
@@ -58,20 +59,26 @@ class Prepared:
         self.compiled = compiled
         self.sql = compiled.string
         self.positions = compiled.positiontup  # None for named parameters
-        self.binders = {
-            bind.key: processor for bind in compiled.binds.values()
-            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
-        }
+        # The caller's parameters (by key: compiled name, conversion), and the literals.
+        self.given: dict[str, tuple[str, Callable | None]] = {}
+        self.literals: dict[str, Any] = {}
+        for bind, name in compiled.bind_names.items():
+            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if bind.required:
+                self.given[bind.key] = (name, convert)
+            else:
+                value = bind.effective_value
+                self.literals[name] = value if convert is None else convert(value)
         columns = compiled._result_columns
         self.converters = [type_.dialect_impl(dialect).result_processor(dialect, None)
                            for *_, type_ in columns]
         self.row = namedtuple("Row", [name for name, *_ in columns], rename=True)
 
     def parameters(self, params: dict):
-        values = self.compiled.construct_params(params)
-        for name, processor in self.binders.items():
-            if name in values:
-                values[name] = processor(values[name])
+        values = dict(self.literals)
+        for key, (name, convert) in self.given.items():
+            value = params[key]
+            values[name] = value if convert is None else convert(value)
         return values if self.positions is None else tuple(values[n] for n in self.positions)
 
     def rows(self, connection: sa.Connection, params: dict) -> list:
