@@ -1,7 +1,7 @@
 """Reads under load: the API's busiest GETs against a bare Flask route, with wrk.
 
     .venv/bin/python bench/reads.py [--attendees 5000] [--seconds 10] [--connections 32]
-        [--database-url postgresql://...] [--profile 300]
+        [--database-url postgresql://...] [--profile 300] [--worker-cpu]
 
 Seeds the conference and --attendees attendees, each with a bearer token and a few
 bookmarks (without --database-url: a SQLite file in a temporary folder; with one: that
@@ -17,6 +17,10 @@ and drives it with wrk (2 threads, --connections connections, --seconds each):
 
 Prints req/s, p50 and p99 latency, non-2xx/3xx answers, and the ratio of req/s to the
 bare route (the mean of its two runs), with the target; and the load average beside it.
+With --worker-cpu: then the same routes against ONE worker (WEB_CONCURRENCY=1, wrk at 8
+connections), printing the CPU the worker spent per request (utime + stime from
+/proc/<pid>/stat): what the server pays for each route, whatever else the machine is
+doing, the bare route included.
 With --profile N: cProfile of N in-process requests of each route (the test client, no
 server), the costliest functions by their own time.
 """
@@ -134,9 +138,38 @@ def wrk(url: str, seconds: int, connections: int, tokens: Path | None = None) ->
     broken = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
                        output)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+            "requests": int(re.search(r"(\d+) requests in", output).group(1)),
             "p50": latency.get("50"), "p99": latency.get("99"),
             "errors": int(errors.group(1)) if errors else 0,
             "socket_errors": sum(map(int, broken.groups())) if broken else 0}
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def print_worker_cpu(env: dict, log: Path, seconds: int, plain: Path, conditional: Path):
+    """Each route against one worker that is never recycled: its CPU per request."""
+    env = {**env, "WEB_CONCURRENCY": "1", "GUNICORN_CMD_ARGS": "--max-requests 0"}
+    routes = [("bare", "bare:app", "/bare", None), ("events", None, EVENTS, None),
+              ("sessions", None, SESSIONS, None), ("me/schedule", None, ME, plain),
+              ("me/schedule 304", None, ME, conditional)]
+    costs = {}
+    for name, spec, path, tokens in routes:
+        server, url = serve(spec, env, log)
+        try:
+            (worker,) = map(int, subprocess.run(["pgrep", "-P", str(server.pid)],
+                                                capture_output=True, text=True).stdout.split())
+            before = cpu_seconds(worker)
+            result = wrk(url + path, seconds, 8, tokens)
+            costs[name] = (cpu_seconds(worker) - before) / result["requests"] * 1e6
+        finally:
+            stop(server)
+    print(f"\nCPU per request in one worker (wrk -c8 -d{seconds}s each)")
+    print(f"{'route':<18} {'µs':>6} {'bare/route':>10}")
+    for name, cost in costs.items():
+        print(f"{name:<18} {cost:6.0f} {costs['bare'] / cost:10.2f}")
 
 
 def etags_of(url: str, tokens: list[str]) -> list[str]:
@@ -185,6 +218,8 @@ def main():
                         help="a database to use; its schema is dropped first")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="also profile N in-process requests of each route")
+    parser.add_argument("--worker-cpu", action="store_true",
+                        help="also measure each route's CPU per request in one worker")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk (see bench/README.md)")
@@ -233,6 +268,8 @@ def main():
         server, url = serve("bare:app", env, log)
         run("bare 2", f"{url}/bare")
         stop(server)
+        if args.worker_cpu:
+            print_worker_cpu(env, log, args.seconds, plain, conditional)
 
     bare = (results["bare 1"]["rps"] + results["bare 2"]["rps"]) / 2
     print(f"\nload average now {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
