@@ -9,9 +9,9 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, String, Text, case, cast, literal, or_, select
+from sqlalchemy import JSON, Integer, String, Text, case, cast, exists, literal, or_, select
 
-from companion.db import dialect_insert, id_in
+from companion.db import Unindexed, dialect_insert, each_id, id_in
 from companion.extensions import db
 from companion.people.models import Attendee
 from companion.timeutil import UTCDateTime, utcnow
@@ -55,7 +55,7 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
            due_at: datetime | Callable[[Attendee], datetime] | None = None,
            expires_at: datetime | None = None, session_id: int | None = None,
            data: dict | None = None, always: Collection[int] = (),
-           priority: str | None = None) -> Notified:
+           priority: str | None = None, replaces: str | None = None) -> Notified:
     """Queue a message of ``kind`` for each recipient, in their language.
 
     - ``values``: what the kind's texts are written from (kinds.py); one dict for all,
@@ -71,6 +71,13 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
     - ``always``: ids of recipients told whatever their preferences (a changed session's
       speakers). A kind without a category is never muted.
     - ``priority``: the kind's unless given (kinds.PRIORITIES).
+    - ``replaces``: a key pattern (as ``key``, a string) naming messages this one takes
+      the place of, as a moved session's reminder takes the place of the one at its old
+      time: a recipient's message of that key, still pending and never tried, BECOMES
+      this message in place (new key, texts and due time), rather than staying for the
+      caller to cancel while a new row is written; unless another message holds the new
+      key already (that one is refreshed as usual, and the old one left to the caller).
+      Shared values, key and due time only.
 
     Recipients who switched the kind's category off get nothing, not even an inbox entry:
     they are counted in ``muted``. A handful of statements for any number of recipients:
@@ -85,7 +92,9 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
     now = utcnow()
     if not any(callable(value) for value in (values, key, due_at)):
         return write_shared(kind, spec, recipients, values, key, due_at or now, expires_at,
-                            session_id, data, always, priority, now)
+                            session_id, data, always, priority, now, replaces)
+    if replaces is not None:
+        raise ValueError("replaces needs shared values, key and due time")
     rendered: dict[tuple[str, int], kinds.Texts] = {}  # by language, for shared values
     rows, notified = [], Notified()
     origin = key if isinstance(key, str) else None
@@ -153,11 +162,12 @@ def key_sql(key: str, attendee_id):
 def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], values: dict,
                  key: str, due: datetime, expires_at: datetime | None,
                  session_id: int | None, data: dict | None, always: Collection[int],
-                 priority: str, now: datetime) -> Notified:
+                 priority: str, now: datetime, replaces: str | None = None) -> Notified:
     """`notify` when every recipient gets the same values, key pattern and due time:
     the texts are rendered once per language and each language's rows are made by the
     database from the attendees table (``INSERT ... SELECT``, upserted like `write`),
-    rather than bound one by one."""
+    rather than bound one by one. With ``replaces``, each language's messages of that
+    key are first re-keyed in place (`rekey`); only the others are inserted."""
     notified = Notified()
     by_language: dict[str, list[int]] = {}
     for attendee in recipients:
@@ -187,6 +197,11 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
             value, type_ = shared[name] if isinstance(shared[name], tuple) else (
                 shared[name], String)
             columns.append(literal(value, type_))
+        if replaces is not None:
+            moved = rekey(replaces, key, ids, dict(zip(SHARED_COLUMNS[2:], columns[2:])))
+            ids = [attendee_id for attendee_id in ids if attendee_id not in moved]
+            if not ids:
+                continue
         chosen = select(*columns).where(id_in(people.c.id, ids))
         db.session.execute(
             upsert_statement(dialect_insert(OUTBOX).from_select(SHARED_COLUMNS, chosen)))
@@ -194,6 +209,35 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
         outbox.wake_workers()
     notified.queued = len(notified.keys)
     return notified
+
+
+def rekey(old: str, new: str, ids: list[int], values: dict) -> set[int]:
+    """The untried pending messages of key pattern ``old`` of these attendees become
+    the messages of pattern ``new`` with these column ``values`` (as `write_shared`
+    would insert them), in one ``UPDATE``; the ids of the attendees whose message it
+    did. Not an attendee whose new key another message holds already (a cancelled
+    reminder at a time the session had before): writing that key refreshes that one.
+
+    What an insert and a cancel would leave, without the new row: the message is the
+    same as a new one (never tried: no inbox entry, no device has it, no error), under
+    the same id; ``created_at`` is now when the key changes."""
+    # each attendee's message of the old key, found through the unique index on keys
+    # (not through the index on status, every pending message, as a planner without
+    # statistics would: fresh after a bulk load, or SQLite without ANALYZE)
+    where = [OUTBOX.c.key.in_(select(key_sql(old, each_id(ids)))),
+             Unindexed(OUTBOX.c.status) == "pending", OUTBOX.c.attempts == 0,
+             # of the same kind and session: those columns (and their index) stay
+             Unindexed(OUTBOX.c.kind) == values["kind"],
+             Unindexed(OUTBOX.c.session_id).is_not_distinct_from(values["session_id"])]
+    changes = {name: value for name, value in values.items() if name not in (
+        "kind", "session_id", "status", "attempts", "delivered_to", "created_at")}
+    if old != new:
+        new_key = key_sql(new, OUTBOX.c.attendee_id)
+        holder = OUTBOX.alias("holder")
+        where.append(~exists().where(holder.c.key == new_key))
+        changes.update(key=new_key, created_at=values["created_at"])
+    statement = OUTBOX.update().where(*where).values(changes).returning(OUTBOX.c.attendee_id)
+    return set(db.session.scalars(statement))
 
 
 def upsert_statement(statement=None):

@@ -3,7 +3,8 @@
 Receives ``companion.signals.schedule_released`` in the release's transaction:
 - reminders of the changed and removed sessions are re-planned for everyone who has
   them on their agenda afterwards, and cancelled for everyone else (new times and
-  rooms, none for a cancelled or removed session, new ones for an added session);
+  rooms, none for a cancelled or removed session, new ones for an added session); a
+  moved session's untried pending reminders are re-keyed to the new time in place;
 - each affected attendee gets ONE ``schedule_change`` push for the release, saying what
   changed for them (their sessions only), in their language. Speakers and moderators of
   a changed session are told even when they muted schedule changes.
@@ -35,9 +36,11 @@ RECIPIENTS = select(Attendee.id, Attendee.language, Attendee.notify, Attendee.re
 def replan(changed: list[Session], removed: list[int], affected, by_id: dict) -> None:
     """The reminders of the changed and removed sessions, as ``sync_session`` would
     plan them, from the agendas the release already found (``affected.agendas``):
-    one `notify` per changed session and lead time, and one statement per session
-    cancelling what is no longer wanted (old times, cancelled or removed sessions,
-    people no longer concerned), none of it loaded."""
+    one `notify` per changed session and lead time, which re-keys the reminders at the
+    session's time before the release (``affected.starts``) in place rather than
+    writing new rows beside them, and one statement per session cancelling what is
+    still no longer wanted (old times, cancelled or removed sessions, people no longer
+    concerned), none of it loaded."""
     pending = (OutboxMessage.kind == REMINDER, OutboxMessage.status == "pending")
     for session in changed:
         agenda = affected.agendas.get(session.id, {})
@@ -48,12 +51,14 @@ def replan(changed: list[Session], removed: list[int], affected, by_id: dict) ->
                 lead = reminder_lead(attendee, ROLE if has_role else NO_ROLE)
                 by_lead.setdefault(lead, []).append(attendee)
         key = reminder_key(ID, session)
+        was = affected.starts.get(session.id)
         for lead, recipients in by_lead.items():
             notify(
                 REMINDER, recipients, session_values(session),
                 key=key, due_at=session.starts_at - lead,
                 expires_at=session.starts_at, session_id=session.id,
                 data={"event": session.event.slug, "session_id": str(session.id)},
+                replaces=reminder_key(ID, session, was) if was is not None else None,
             )
         wanted = [attendee.id for recipients in by_lead.values() for attendee in recipients]
         # wanted: this session's reminder at its new time for one of those people
