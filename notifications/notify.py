@@ -170,12 +170,22 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
     key are first re-keyed in place (`rekey`); only the others are inserted."""
     notified = Notified()
     by_language: dict[str, list[int]] = {}
+    # wants() once per preferences object: recipients often share one (releases' rows);
+    # each is kept, so that no other object takes its id meanwhile
+    heard: dict[int, tuple[object, bool]] = {}
     for attendee in recipients:
-        if attendee.id not in always and not wants(attendee, spec):
-            notified.muted += 1
-            continue
+        if attendee.id not in always:
+            preferences = attendee.notify
+            seen = heard.get(id(preferences))
+            if seen is None or seen[0] is not preferences:
+                seen = heard[id(preferences)] = (preferences, wants(attendee, spec))
+            if not seen[1]:
+                notified.muted += 1
+                continue
         by_language.setdefault(attendee.language, []).append(attendee.id)
-        notified.keys.append(key_of(key, attendee.id))
+    before, after = key_parts(key)
+    for ids in by_language.values():
+        notified.keys.extend([f"{before}{attendee_id}{after}" for attendee_id in ids])
     expires = expires_at if expires_at is not None else (
         due + spec.ttl if spec.ttl is not None else None)
     people = Attendee.__table__

@@ -10,7 +10,11 @@ Receives ``companion.signals.schedule_released`` in the release's transaction:
   a changed session are told even when they muted schedule changes.
 """
 
-from sqlalchemy import or_, select, update
+import json
+from collections.abc import Collection
+from typing import NamedTuple
+
+from sqlalchemy import Text, cast, or_, select, update
 
 from companion.db import id_in
 from companion.extensions import db
@@ -28,9 +32,32 @@ ROLE, NO_ROLE = {"speaker"}, set()  # what sets a reminder's lead time
 
 KIND = "schedule_change"
 
-# What `notify` and the reminder lead read of a recipient, and nothing else: a row,
-# not an `Attendee` (whose other JSON columns would be decoded for nothing).
-RECIPIENTS = select(Attendee.id, Attendee.language, Attendee.notify, Attendee.reminder_minutes)
+
+class Recipient(NamedTuple):
+    """What `notify` and the reminder lead read of a recipient, and nothing else: not
+    an `Attendee` (whose other JSON columns would be decoded for nothing)."""
+
+    id: int
+    language: str
+    notify: dict | None
+    reminder_minutes: int | None
+
+
+# Their preferences as the JSON text: the crowd shares a few sets, each decoded once.
+RECIPIENTS = select(Attendee.id, Attendee.language, cast(Attendee.notify, Text),
+                    Attendee.reminder_minutes)
+
+
+def recipients(ids: Collection[int]) -> dict[int, Recipient]:
+    """These attendees as `Recipient`s, by id; those sharing preferences share the dict."""
+    decoded: dict[str | None, dict | None] = {None: None}
+    by_id = {}
+    for attendee_id, language, preferences, minutes in db.session.execute(
+            RECIPIENTS.where(id_in(Attendee.id, ids))):
+        if preferences not in decoded:
+            decoded[preferences] = json.loads(preferences)
+        by_id[attendee_id] = Recipient(attendee_id, language, decoded[preferences], minutes)
+    return by_id
 
 
 def replan(changed: list[Session], removed: list[int], affected, by_id: dict) -> None:
@@ -45,10 +72,14 @@ def replan(changed: list[Session], removed: list[int], affected, by_id: dict) ->
     for session in changed:
         agenda = affected.agendas.get(session.id, {})
         by_lead: dict = {}  # reminders due at the same time share one notify
+        leads: dict = {}  # the lead by (minutes, role): the crowd shares a few
         for attendee_id, has_role in agenda.items():
             attendee = by_id.get(attendee_id)
             if attendee is not None and reminders_on(attendee):
-                lead = reminder_lead(attendee, ROLE if has_role else NO_ROLE)
+                setting = (attendee.reminder_minutes, has_role)
+                lead = leads.get(setting)
+                if lead is None:
+                    lead = leads[setting] = reminder_lead(attendee, ROLE if has_role else NO_ROLE)
                 by_lead.setdefault(lead, []).append(attendee)
         key = reminder_key(ID, session)
         was = affected.starts.get(session.id)
@@ -96,7 +127,6 @@ def tell(event: Event, version: ScheduleVersion, affected, by_id: dict) -> Notif
 @schedule_released.connect
 def on_schedule_released(event: Event, version: ScheduleVersion, sessions: list[Session],
                          removed: list[int], affected, **_) -> Notified:
-    ids = set(affected.sessions).union(*affected.agendas.values())
-    by_id = {row.id: row for row in db.session.execute(RECIPIENTS.where(id_in(Attendee.id, ids)))}
+    by_id = recipients(set(affected.sessions).union(*affected.agendas.values()))
     replan(sessions, removed, affected, by_id)
     return tell(event, version, affected, by_id)
