@@ -3,7 +3,7 @@
 import json
 from collections.abc import Collection, Iterator
 
-from sqlalchemy import Integer, Row, Select, String, bindparam, func, select
+from sqlalchemy import Integer, Row, Select, String, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
@@ -29,7 +29,11 @@ def each_id(ids: Collection[int]):
     ``select(f(each_id(ids)))`` is ``f`` of each id."""
     ids = [int(i) for i in ids]
     if db.session.get_bind().dialect.name == "postgresql":
-        return func.unnest(bindparam(None, ids, type_=postgresql.ARRAY(Integer)))
+        # the array's text, cast by the server: psycopg dumps a list of ints in Python,
+        # 2 ms per 5,000 of them
+        text = "{" + ",".join(map(str, ids)) + "}"
+        return func.unnest(cast(bindparam(None, text, type_=String),
+                                postgresql.ARRAY(Integer)))
     return func.json_each(bindparam(None, json.dumps(ids), type_=String)).table_valued(
         "value").c.value
 
