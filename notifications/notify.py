@@ -231,9 +231,10 @@ def rekey(old: str, new: str, ids: list[int], values: dict) -> set[int]:
     What an insert and a cancel would leave, without the new row: the message is the
     same as a new one (never tried: no inbox entry, no device has it, no error), under
     the same id; ``created_at`` is now when the key changes."""
-    # each attendee's message of the old key, found through the unique index on keys
-    # (not through the index on status, every pending message, as a planner without
-    # statistics would: fresh after a bulk load, or SQLite without ANALYZE)
+    # each attendee's message of the old key, found through the unique index on keys;
+    # the other terms spelt so that no planner goes in by status, kind or session
+    # instead (every pending message, or all of the session's), as one without
+    # statistics would: fresh after a bulk load, or SQLite without ANALYZE
     where = [OUTBOX.c.key.in_(select(key_sql(old, each_id(ids)))),
              Unindexed(OUTBOX.c.status) == "pending", OUTBOX.c.attempts == 0,
              # of the same kind and session: those columns (and their index) stay
