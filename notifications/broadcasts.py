@@ -16,7 +16,7 @@ from companion.organising.delivery import Figures
 from companion.organising.models import Announcement, Ping
 from companion.people.models import Attendee
 
-from .models import OutboxMessage
+from .models import BROADCASTS, OutboxMessage
 from .notify import notify
 
 # An announcement's priority as the organiser chose it -> the push's (kinds.PRIORITIES):
@@ -38,8 +38,8 @@ def announce(announcement: Announcement, recipients: Sequence[Attendee]) -> int:
 def withdraw(origin: str) -> int:
     result = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.origin == origin, OutboxMessage.status == "pending",
-               OutboxMessage.attempts == 0)
+        .where(OutboxMessage.origin == origin, OutboxMessage.kind.in_(BROADCASTS),
+               OutboxMessage.status == "pending", OutboxMessage.attempts == 0)
         .values(status="cancelled"),
         execution_options={"synchronize_session": False},
     )
@@ -53,6 +53,7 @@ def figures(origins: Sequence[str], recipients: bool = False) -> dict[str, Figur
         select(OutboxMessage.origin, OutboxMessage.status, func.count(),
                func.coalesce(func.sum(OutboxMessage.tokens_pruned), 0),
                func.max(OutboxMessage.attempts))
+        .where(OutboxMessage.kind.in_(BROADCASTS))  # the index on origin holds only those
         .group_by(OutboxMessage.origin, OutboxMessage.status)
     )
     for origin, status, count, pruned, attempts in rows_in(counts, OutboxMessage.origin,
@@ -64,7 +65,7 @@ def figures(origins: Sequence[str], recipients: bool = False) -> dict[str, Figur
         entry.started = entry.started or status not in ("pending", "cancelled") or attempts > 0
     if recipients:
         each = select(OutboxMessage.origin, OutboxMessage.attendee_id, OutboxMessage.status,
-                      OutboxMessage.sent_at)
+                      OutboxMessage.sent_at).where(OutboxMessage.kind.in_(BROADCASTS))
         for origin, attendee_id, status, sent_at in rows_in(each, OutboxMessage.origin,
                                                             list(found)):
             found[origin].by_recipient[attendee_id] = (status, sent_at)

@@ -16,6 +16,10 @@ OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "expired", "cancelled
 # Still to send: what the dispatcher's queries look at (and its partial indexes hold).
 LIVE = ("pending", "sending")
 LIVE_SQL = "status IN ('pending', 'sending')"
+# The kinds whose messages are counted and withdrawn by origin (``announcement:<id>``,
+# ``ping:<id>``: notifications/broadcasts.py); only theirs are in the index on origin.
+BROADCASTS = ("announcement", "ping")
+BROADCASTS_SQL = "kind IN ('announcement', 'ping')"
 
 
 class OutboxMessage(db.Model):
@@ -26,21 +30,28 @@ class OutboxMessage(db.Model):
     """
 
     __tablename__ = "push_outbox"
+    # Every index is written with every message (a release writes thousands): the
+    # partial ones hold only the rows their queries read.
     __table_args__ = (
-        Index("ix_push_outbox_status_next_attempt_at", "status", "next_attempt_at"),
         # Only the messages still to send (a few thousand at a time, while the sent ones
-        # pile up): the claim reads the first by due time, the expiry the overdue ones.
+        # pile up): the claim reads the first by due time, the expiry the overdue ones,
+        # the worker the next due time.
         Index("ix_push_outbox_live_next_attempt_at", "next_attempt_at", "id",
               postgresql_where=text(LIVE_SQL), sqlite_where=text(LIVE_SQL)),
         Index("ix_push_outbox_live_expires_at", "expires_at",
               postgresql_where=text(LIVE_SQL), sqlite_where=text(LIVE_SQL)),
+        # Only the broadcasts' messages: no one reads reminders or schedule changes by
+        # origin.
+        Index("ix_push_outbox_broadcast_origin", "origin",
+              postgresql_where=text(BROADCASTS_SQL), sqlite_where=text(BROADCASTS_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)
     # What it is part of, when that is one thing sent to many (announcement:<id>,
-    # ping:<id>): the key's prefix, indexed to count a broadcast's messages by status.
-    origin: Mapped[str | None] = mapped_column(String(255), index=True)
+    # ping:<id>): the key's prefix, indexed (for BROADCASTS) to count a broadcast's
+    # messages by status.
+    origin: Mapped[str | None] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(32))
     attendee_id: Mapped[int] = mapped_column(
         ForeignKey("attendees.id", ondelete="CASCADE"), index=True

@@ -9,9 +9,21 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, String, Text, case, cast, literal, or_, select
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    case,
+    cast,
+    exists,
+    literal,
+    or_,
+    select,
+)
 
-from companion.db import dialect_insert, id_in
+from companion.db import Unindexed, dialect_insert, each_of, ids_text
 from companion.extensions import db
 from companion.people.models import Attendee
 from companion.timeutil import UTCDateTime, utcnow
@@ -55,7 +67,7 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
            due_at: datetime | Callable[[Attendee], datetime] | None = None,
            expires_at: datetime | None = None, session_id: int | None = None,
            data: dict | None = None, always: Collection[int] = (),
-           priority: str | None = None) -> Notified:
+           priority: str | None = None, replaces: str | None = None) -> Notified:
     """Queue a message of ``kind`` for each recipient, in their language.
 
     - ``values``: what the kind's texts are written from (kinds.py); one dict for all,
@@ -71,6 +83,13 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
     - ``always``: ids of recipients told whatever their preferences (a changed session's
       speakers). A kind without a category is never muted.
     - ``priority``: the kind's unless given (kinds.PRIORITIES).
+    - ``replaces``: a key pattern (as ``key``, a string) naming messages this one takes
+      the place of, as a moved session's reminder takes the place of the one at its old
+      time: a recipient's message of that key, still pending and never tried, BECOMES
+      this message in place (new key, texts and due time), rather than staying for the
+      caller to cancel while a new row is written; unless another message holds the new
+      key already (that one is refreshed as usual, and the old one left to the caller).
+      Shared values, key and due time only.
 
     Recipients who switched the kind's category off get nothing, not even an inbox entry:
     they are counted in ``muted``. A handful of statements for any number of recipients:
@@ -85,7 +104,9 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
     now = utcnow()
     if not any(callable(value) for value in (values, key, due_at)):
         return write_shared(kind, spec, recipients, values, key, due_at or now, expires_at,
-                            session_id, data, always, priority, now)
+                            session_id, data, always, priority, now, replaces)
+    if replaces is not None:
+        raise ValueError("replaces needs shared values, key and due time")
     rendered: dict[tuple[str, int], kinds.Texts] = {}  # by language, for shared values
     rows, notified = [], Notified()
     origin = key if isinstance(key, str) else None
@@ -153,47 +174,147 @@ def key_sql(key: str, attendee_id):
 def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], values: dict,
                  key: str, due: datetime, expires_at: datetime | None,
                  session_id: int | None, data: dict | None, always: Collection[int],
-                 priority: str, now: datetime) -> Notified:
+                 priority: str, now: datetime, replaces: str | None = None) -> Notified:
     """`notify` when every recipient gets the same values, key pattern and due time:
     the texts are rendered once per language and each language's rows are made by the
     database from the attendees table (``INSERT ... SELECT``, upserted like `write`),
-    rather than bound one by one."""
+    rather than bound one by one. With ``replaces``, each language's messages of that
+    key are first re-keyed in place (`rekey`); only the others are inserted."""
     notified = Notified()
     by_language: dict[str, list[int]] = {}
+    # wants() once per preferences object: recipients often share one (releases' rows);
+    # each is kept, so that no other object takes its id meanwhile
+    heard: dict[int, tuple[object, bool]] = {}
     for attendee in recipients:
-        if attendee.id not in always and not wants(attendee, spec):
-            notified.muted += 1
-            continue
+        if attendee.id not in always:
+            preferences = attendee.notify
+            seen = heard.get(id(preferences))
+            if seen is None or seen[0] is not preferences:
+                seen = heard[id(preferences)] = (preferences, wants(attendee, spec))
+            if not seen[1]:
+                notified.muted += 1
+                continue
         by_language.setdefault(attendee.language, []).append(attendee.id)
-        notified.keys.append(key_of(key, attendee.id))
+    before, after = key_parts(key)
+    for ids in by_language.values():
+        notified.keys.extend([f"{before}{attendee_id}{after}" for attendee_id in ids])
     expires = expires_at if expires_at is not None else (
         due + spec.ttl if spec.ttl is not None else None)
-    people = Attendee.__table__
-    message_key = key_sql(key, people.c.id)
     for language, ids in by_language.items():
         texts = spec.texts(kinds.Reader(language), values)
         shared = {
-            "origin": key, "kind": kind, "session_id": (session_id, Integer),
-            "title": texts.title,
-            "body": texts.body, "inbox_body": (texts.inbox_body, Text),
-            "text_values": (values, JSON), "data": ({"type": kind, **(data or {})}, JSON),
-            "collapse_key": (spec.collapse_key(values), String), "priority": priority,
-            "status": "pending", "attempts": (0, Integer), "delivered_to": ([], JSON),
-            "due_at": (due, UTCDateTime()), "next_attempt_at": (due, UTCDateTime()),
-            "expires_at": (expires, UTCDateTime()), "created_at": (now, UTCDateTime()),
+            "origin": key, "kind": kind, "session_id": session_id, "title": texts.title,
+            "body": texts.body, "inbox_body": texts.inbox_body, "text_values": values,
+            "data": {"type": kind, **(data or {})}, "collapse_key": spec.collapse_key(values),
+            "priority": priority, "status": "pending", "attempts": 0, "delivered_to": [],
+            "due_at": due, "next_attempt_at": due, "expires_at": expires, "created_at": now,
         }
-        columns = [message_key, people.c.id]
-        for name in SHARED_COLUMNS[2:]:
-            value, type_ = shared[name] if isinstance(shared[name], tuple) else (
-                shared[name], String)
-            columns.append(literal(value, type_))
-        chosen = select(*columns).where(id_in(people.c.id, ids))
-        db.session.execute(
-            upsert_statement(dialect_insert(OUTBOX).from_select(SHARED_COLUMNS, chosen)))
+        if replaces is not None:
+            moved = rekey(replaces, key, ids, shared)
+            ids = [attendee_id for attendee_id in ids if attendee_id not in moved]
+            if not ids:
+                continue
+        db.session.execute(shared_insert(), {
+            **key_values(key), **{f"v_{name}": value for name, value in shared.items()},
+            "ids": ids_text(ids)})
     if notified.keys:
         outbox.wake_workers()
     notified.queued = len(notified.keys)
     return notified
+
+
+def rekey(old: str, new: str, ids: list[int], shared: dict) -> set[int]:
+    """The untried pending messages of key pattern ``old`` of these attendees become
+    the messages of pattern ``new`` with these column values (``shared``, as
+    `write_shared` would insert them), in one ``UPDATE``; the ids of the attendees whose
+    message it did. Not an attendee whose new key another message holds already (a
+    cancelled reminder at a time the session had before): writing that key refreshes
+    that one.
+
+    What an insert and a cancel would leave, without the new row: the message is the
+    same as a new one (never tried: no inbox entry, no device has it, no error), under
+    the same id; ``created_at`` is now when the key changes."""
+    moved = old != new
+    return set(db.session.scalars(rekey_statement(moved), {
+        **{f"old_{name}": value for name, value in key_values(old).items()},
+        **({f"new_{name}": value for name, value in key_values(new).items()} if moved
+           else {}),
+        **{f"v_{name}": value for name, value in shared.items()}, "ids": ids_text(ids)}))
+
+
+# --- the statements of write_shared and rekey, built once per database -----------------
+
+# The types of the shared columns' parameters (the rest are strings).
+SHARED_TYPES = {"session_id": Integer, "inbox_body": Text, "text_values": JSON, "data": JSON,
+                "attempts": Integer, "delivered_to": JSON, "due_at": UTCDateTime(),
+                "next_attempt_at": UTCDateTime(), "expires_at": UTCDateTime(),
+                "created_at": UTCDateTime()}
+STATEMENTS: dict[tuple, object] = {}
+
+
+def key_values(key: str) -> dict:
+    """The parameters of `key_param` for a string ``key``."""
+    before, after = key_parts(key)
+    return {"key_before": before, "key_after": after}
+
+
+def key_param(prefix: str, attendee_id):
+    """`key_sql` with the key's parts as parameters (``<prefix>key_before``, ...)."""
+    return (bindparam(f"{prefix}key_before", type_=String) + cast(attendee_id, String)
+            + bindparam(f"{prefix}key_after", type_=String))
+
+
+def shared_value(name: str):
+    return bindparam(f"v_{name}", type_=SHARED_TYPES.get(name, String))
+
+
+def built(name: tuple, build):
+    """The statement ``name`` for the database in use, built once: building one of
+    these costs about 1 ms, a publish runs a dozen."""
+    cache_key = (db.session.get_bind().dialect.name, *name)
+    statement = STATEMENTS.get(cache_key)
+    if statement is None:
+        statement = STATEMENTS[cache_key] = build()
+    return statement
+
+
+def shared_insert():
+    """write_shared's ``INSERT ... SELECT`` of one language's rows from the attendees
+    (the ids as ``ids``, the values as ``v_<column>``, the key as ``key_before`` and
+    ``key_after``), upserted."""
+    def build():
+        people = Attendee.__table__
+        chosen = select(key_param("", people.c.id), people.c.id,
+                        *(shared_value(name) for name in SHARED_COLUMNS[2:])).where(
+            people.c.id.in_(select(each_of(bindparam("ids", type_=String)))))
+        return upsert_statement(dialect_insert(OUTBOX).from_select(SHARED_COLUMNS, chosen))
+    return built(("insert",), build)
+
+
+def rekey_statement(moved: bool):
+    """rekey's ``UPDATE`` (the old key as ``old_key_before``/``old_key_after``, the new
+    one likewise when ``moved``)."""
+    def build():
+        # each attendee's message of the old key, found through the unique index on
+        # keys; the other terms spelt so that no planner goes in by status, kind or
+        # session instead (every pending message, or all of the session's), as one
+        # without statistics would: fresh after a bulk load, or SQLite without ANALYZE
+        each = each_of(bindparam("ids", type_=String))
+        where = [OUTBOX.c.key.in_(select(key_param("old_", each))),
+                 Unindexed(OUTBOX.c.status) == "pending", OUTBOX.c.attempts == 0,
+                 # of the same kind and session: those columns (and their index) stay
+                 Unindexed(OUTBOX.c.kind) == shared_value("kind"),
+                 Unindexed(OUTBOX.c.session_id).is_not_distinct_from(
+                     shared_value("session_id"))]
+        changes = {name: shared_value(name) for name in SHARED_COLUMNS[2:] if name not in (
+            "kind", "session_id", "status", "attempts", "delivered_to", "created_at")}
+        if moved:
+            new_key = key_param("new_", OUTBOX.c.attendee_id)
+            holder = OUTBOX.alias("holder")
+            where.append(~exists().where(holder.c.key == new_key))
+            changes.update(key=new_key, created_at=shared_value("created_at"))
+        return OUTBOX.update().where(*where).values(changes).returning(OUTBOX.c.attendee_id)
+    return built(("rekey", moved), build)
 
 
 def upsert_statement(statement=None):

@@ -219,6 +219,7 @@ def revive(now: datetime) -> int:
     For ``dispatch --once --now`` in a rehearsal: a worker on today's clock expires the
     reminders of a conference in the past as soon as they are planned; replaying that
     moment sends them. Call it in the transaction that claims (no worker comes between).
+    No index has the expired messages: it reads the table, once per rehearsal.
     """
     result = db.session.execute(
         update(OutboxMessage)
@@ -271,9 +272,11 @@ def settle(sent: list[int], changes: list[dict], gone_devices: set[int],
 
 
 def next_due() -> datetime | None:
-    """When the earliest pending message falls due (the worker sleeps until then)."""
+    """When the earliest pending message falls due (the worker sleeps until then).
+    Spelt for the partial index on (next_attempt_at, id) of live messages."""
     return db.session.scalar(
-        select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == "pending")
+        select(func.min(OutboxMessage.next_attempt_at))
+        .where(OutboxMessage.status.in_(LIVE), OutboxMessage.status == "pending")
     )
 
 

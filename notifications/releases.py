@@ -3,13 +3,18 @@
 Receives ``companion.signals.schedule_released`` in the release's transaction:
 - reminders of the changed and removed sessions are re-planned for everyone who has
   them on their agenda afterwards, and cancelled for everyone else (new times and
-  rooms, none for a cancelled or removed session, new ones for an added session);
+  rooms, none for a cancelled or removed session, new ones for an added session); a
+  moved session's untried pending reminders are re-keyed to the new time in place;
 - each affected attendee gets ONE ``schedule_change`` push for the release, saying what
   changed for them (their sessions only), in their language. Speakers and moderators of
   a changed session are told even when they muted schedule changes.
 """
 
-from sqlalchemy import or_, select, update
+import json
+from collections.abc import Collection
+from typing import NamedTuple
+
+from sqlalchemy import Text, cast, or_, select, update
 
 from companion.db import id_in
 from companion.extensions import db
@@ -27,33 +32,64 @@ ROLE, NO_ROLE = {"speaker"}, set()  # what sets a reminder's lead time
 
 KIND = "schedule_change"
 
-# What `notify` and the reminder lead read of a recipient, and nothing else: a row,
-# not an `Attendee` (whose other JSON columns would be decoded for nothing).
-RECIPIENTS = select(Attendee.id, Attendee.language, Attendee.notify, Attendee.reminder_minutes)
+
+class Recipient(NamedTuple):
+    """What `notify` and the reminder lead read of a recipient, and nothing else: not
+    an `Attendee` (whose other JSON columns would be decoded for nothing)."""
+
+    id: int
+    language: str
+    notify: dict | None
+    reminder_minutes: int | None
+
+
+# Their preferences as the JSON text: the crowd shares a few sets, each decoded once.
+RECIPIENTS = select(Attendee.id, Attendee.language, cast(Attendee.notify, Text),
+                    Attendee.reminder_minutes)
+
+
+def recipients(ids: Collection[int]) -> dict[int, Recipient]:
+    """These attendees as `Recipient`s, by id; those sharing preferences share the dict."""
+    decoded: dict[str | None, dict | None] = {None: None}
+    by_id = {}
+    for attendee_id, language, preferences, minutes in db.session.execute(
+            RECIPIENTS.where(id_in(Attendee.id, ids))):
+        if preferences not in decoded:
+            decoded[preferences] = json.loads(preferences)
+        by_id[attendee_id] = Recipient(attendee_id, language, decoded[preferences], minutes)
+    return by_id
 
 
 def replan(changed: list[Session], removed: list[int], affected, by_id: dict) -> None:
     """The reminders of the changed and removed sessions, as ``sync_session`` would
     plan them, from the agendas the release already found (``affected.agendas``):
-    one `notify` per changed session and lead time, and one statement per session
-    cancelling what is no longer wanted (old times, cancelled or removed sessions,
-    people no longer concerned), none of it loaded."""
+    one `notify` per changed session and lead time, which re-keys the reminders at the
+    session's time before the release (``affected.starts``) in place rather than
+    writing new rows beside them, and one statement per session cancelling what is
+    still no longer wanted (old times, cancelled or removed sessions, people no longer
+    concerned), none of it loaded."""
     pending = (OutboxMessage.kind == REMINDER, OutboxMessage.status == "pending")
     for session in changed:
         agenda = affected.agendas.get(session.id, {})
         by_lead: dict = {}  # reminders due at the same time share one notify
+        leads: dict = {}  # the lead by (minutes, role): the crowd shares a few
         for attendee_id, has_role in agenda.items():
             attendee = by_id.get(attendee_id)
             if attendee is not None and reminders_on(attendee):
-                lead = reminder_lead(attendee, ROLE if has_role else NO_ROLE)
+                setting = (attendee.reminder_minutes, has_role)
+                lead = leads.get(setting)
+                if lead is None:
+                    lead = leads[setting] = reminder_lead(attendee, ROLE if has_role else NO_ROLE)
                 by_lead.setdefault(lead, []).append(attendee)
         key = reminder_key(ID, session)
+        was = affected.starts.get(session.id)
         for lead, recipients in by_lead.items():
             notify(
                 REMINDER, recipients, session_values(session),
                 key=key, due_at=session.starts_at - lead,
                 expires_at=session.starts_at, session_id=session.id,
                 data={"event": session.event.slug, "session_id": str(session.id)},
+                replaces=reminder_key(ID, session, was) if was is not None else None,
             )
         wanted = [attendee.id for recipients in by_lead.values() for attendee in recipients]
         # wanted: this session's reminder at its new time for one of those people
@@ -91,7 +127,6 @@ def tell(event: Event, version: ScheduleVersion, affected, by_id: dict) -> Notif
 @schedule_released.connect
 def on_schedule_released(event: Event, version: ScheduleVersion, sessions: list[Session],
                          removed: list[int], affected, **_) -> Notified:
-    ids = set(affected.sessions).union(*affected.agendas.values())
-    by_id = {row.id: row for row in db.session.execute(RECIPIENTS.where(id_in(Attendee.id, ids)))}
+    by_id = recipients(set(affected.sessions).union(*affected.agendas.values()))
     replan(sessions, removed, affected, by_id)
     return tell(event, version, affected, by_id)

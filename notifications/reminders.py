@@ -6,9 +6,16 @@ it. A reminder's key names the attendee, the session and the session's start:
 
     reminder:<attendee id>:<session id>:<starts_at in UTC, ISO 8601>
 
-so a moved session makes a new reminder and the old one, no longer wanted, is
-cancelled; a cancelled session has no reminder time, so its pending reminders are
-cancelled. Each reminder expires when its session starts: it is never sent late.
+so a reminder at an old time is never the one wanted. When a release moves a session
+(notifications/releases.py), each of its pending reminders that was never tried is
+re-keyed in place: the same row takes the key, due time and texts of the new start
+(`notify`'s ``replaces``). Any other reminder of it no longer wanted (one tried
+already, one of someone who no longer has the session, one whose new key a cancelled
+reminder holds: that one is pending again instead) is cancelled, and a new one made
+where none was re-keyed; the ``sync_*`` functions here always work that way, new
+reminder and old one cancelled. A cancelled session has no reminder time, so its
+pending reminders are cancelled. Each reminder expires when its session starts: it is
+never sent late.
 
 The ``sync_*`` functions run inside the transaction of the change (a bookmark,
 preferences, an edited session); they write, and the request or command commits. They
@@ -18,7 +25,7 @@ bottom of this module.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import select, update
 
@@ -51,8 +58,10 @@ class Planned:
         return f"{self.wanted} reminders planned, {self.cancelled} cancelled"
 
 
-def reminder_key(attendee_id: int, session: Session) -> str:
-    starts = session.starts_at.astimezone(timezone.utc).isoformat()
+def reminder_key(attendee_id: int, session: Session, starts_at: datetime | None = None) -> str:
+    """The key of the session's reminder for the attendee (an id, or `notify`'s
+    ``{attendee_id}``), at the session's start or at ``starts_at``."""
+    starts = (starts_at or session.starts_at).astimezone(timezone.utc).isoformat()
     return f"{KIND}:{attendee_id}:{session.id}:{starts}"
 
 

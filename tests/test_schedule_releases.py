@@ -338,6 +338,84 @@ def test_reminders_follow_moves_cancellations_additions_and_removals(
     assert all_pending() == planned
 
 
+def reminder_rows(session_id: int) -> dict[str, tuple]:
+    """The session's reminders by attendee name: (id, key, due, status) of each, by id."""
+    db.session.expire_all()
+    return {
+        message_id: (key_, due.isoformat(), status)
+        for message_id, key_, due, status in db.session.execute(
+            select(OutboxMessage.id, OutboxMessage.key, OutboxMessage.due_at,
+                   OutboxMessage.status)
+            .where(OutboxMessage.kind == "reminder", OutboxMessage.session_id == session_id))
+    }
+
+
+def move_keynotes(client, people, key, start: str, end: str) -> None:
+    assert client.patch(f"{API}/sessions/{key('keynotes')}", headers=people["headers"],
+                        json={"starts_at": f"{DAY_1}T{start}:00+02:00",
+                              "ends_at": f"{DAY_1}T{end}:00+02:00"}).status_code == 200
+    publish(client, people)
+
+
+def test_a_moved_sessions_reminders_are_rekeyed_in_place(client, people, key, runner):
+    """A release moves each untried pending reminder of a moved session: the same row,
+    its key and due time at the new start, nothing cancelled and nothing added."""
+    assert runner.invoke(args=["notifications", "plan"]).exit_code == 0
+    keynotes = key("keynotes")
+    before = reminder_rows(keynotes)
+    assert {status for *_, status in before.values()} == {"pending"}
+    move_keynotes(client, people, key, "15:45", "16:15")
+    after = reminder_rows(keynotes)
+    assert after.keys() == before.keys()  # the same rows, none new
+    assert {status for *_, status in after.values()} == {"pending"}
+    follower = people["follower"].id
+    (row,) = [message_id for message_id, (key_, *_) in after.items()
+              if key_.startswith(f"reminder:{follower}:")]
+    # 15:45 summer time is 13:45 UTC: the follower's reminder 10 minutes ahead
+    assert after[row] == (f"reminder:{follower}:{keynotes}:2027-03-29T13:45:00+00:00",
+                          "2027-03-29T13:35:00+00:00", "pending")
+    # the speaker's 30 minutes ahead, their role still counted
+    speaker = people["speaker"].id
+    assert (f"reminder:{speaker}:{keynotes}:2027-03-29T13:45:00+00:00",
+            "2027-03-29T13:15:00+00:00", "pending") in after.values()
+    # what the release planned is what planning the session afresh finds
+    planned = all_pending()
+    again = reminders.sync_session(db.session.get(Session, keynotes))
+    assert again.cancelled == 0
+    db.session.commit()
+    assert all_pending() == planned
+
+
+def test_a_tried_reminder_is_not_rekeyed_and_a_cancelled_one_is_not_duplicated(
+        client, people, key, runner):
+    """A reminder already tried (waiting for a retry) is cancelled and a new one made;
+    moved back, the session's cancelled reminder of that time is pending again, and the
+    other one cancelled: one pending reminder each, whatever holds the key."""
+    assert runner.invoke(args=["notifications", "plan"]).exit_code == 0
+    keynotes, follower = key("keynotes"), people["follower"].id
+    first = reminder_rows(keynotes)
+    (tried,) = [message_id for message_id, (key_, *_) in first.items()
+                if key_.startswith(f"reminder:{follower}:")]
+    db.session.execute(text("UPDATE push_outbox SET attempts = 1 WHERE id = :id"),
+                       {"id": tried})
+    db.session.commit()
+    move_keynotes(client, people, key, "15:45", "16:15")
+    moved = reminder_rows(keynotes)
+    assert moved[tried][2] == "cancelled"
+    (fresh,) = [message_id for message_id, (key_, _, status) in moved.items()
+                if key_.startswith(f"reminder:{follower}:") and status == "pending"]
+    assert fresh not in first and moved[fresh][0].endswith("T13:45:00+00:00")
+
+    move_keynotes(client, people, key, "15:30", "16:00")  # back: the tried one's key
+    back = reminder_rows(keynotes)
+    mine = {message_id: row for message_id, row in back.items()
+            if row[0].startswith(f"reminder:{follower}:")}
+    assert mine[tried][0] == first[tried][0] and mine[tried][2] == "pending"
+    assert mine[fresh][2] == "cancelled"
+    pending = [row for row in back.values() if row[2] == "pending"]
+    assert len(pending) == len({row[0].split(":")[1] for row in pending})  # one each
+
+
 def test_a_speaker_is_reminded_30_minutes_ahead_of_a_new_session(client, people, key):
     added = client.post(f"{API}/sessions", headers=people["headers"], json={
         "kind": "side_event", "title": "Side event", "starts_at": f"{DAY_2}T17:00:00+02:00",

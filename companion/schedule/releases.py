@@ -437,6 +437,9 @@ class Affected:
     # By session id (those still on after the release, not cancelled): who has it on
     # their agenda afterwards, and whether as its speaker or moderator (for reminders).
     agendas: dict[int, dict[int, bool]] = field(default_factory=dict)
+    # By session id (those live before the release): when it started then, which the
+    # keys of its pending reminders name.
+    starts: dict[int, datetime] = field(default_factory=dict)
 
     def add(self, attendee_id: int, session_id: int) -> None:
         listed = self.sessions.setdefault(attendee_id, [])
@@ -472,6 +475,8 @@ def affected(event: Event, the_plan: Plan) -> Affected:
     for session_id in changed:
         after = the_plan.sessions.get(session_id)
         before = live.get(session_id)
+        if before is not None:
+            result.starts[session_id] = before.starts_at
         kinds = {state["kind"] for state in (after,) if state} | (
             {before.kind} if before is not None else set())
         own = set(people.get(session_id, ())) | set((after or {}).get("speakers") or []) | set(
