@@ -13,6 +13,7 @@ the environment without editing this file:
 - ``WEB_KEEPALIVE`` (5 s): how long an idle keep-alive connection is kept. Behind a load
   balancer, make it longer than the balancer's own idle timeout.
 - ``FORWARDED_ALLOW_IPS`` (127.0.0.1): proxies whose X-Forwarded-* headers are believed.
+- ``WEB_MAX_REQUESTS`` (100,000): requests after which a worker is replaced (0: never).
 - ``LOG_LEVEL`` (INFO): the level of gunicorn's own lines and of the app's.
 
 Logs: one JSON object a line on standard error (companion/logs.py), gunicorn's own lines
@@ -35,9 +36,12 @@ timeout = int(os.environ.get("WEB_TIMEOUT", 30))
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", 30))
 keepalive = int(os.environ.get("WEB_KEEPALIVE", 5))
 # Each worker is replaced after about this many requests (spread so that they do not
-# restart together): whatever a long run leaks is given back.
-max_requests = 10000
-max_requests_jitter = 1000
+# restart together): whatever a long run leaks is given back. Not much more often: a
+# worker's boot costs ~1.25 s of CPU (the app, firebase-admin, the API's document), and
+# its first answers rebuild what it kept; every 10,000 requests that was ~125 µs a
+# request, as much as a kept answer itself (bench/reads.py).
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", 100000))
+max_requests_jitter = max_requests // 10
 # The workers' heartbeat files in memory: a slow disk cannot make a worker look dead.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
