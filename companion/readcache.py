@@ -15,8 +15,8 @@ once.
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Hashable
-from typing import Any
 from functools import wraps
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Response, current_app, request
@@ -56,7 +56,6 @@ class Prepared:
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
-        self.compiled = compiled
         self.sql = compiled.string
         self.positions = compiled.positiontup  # None for named parameters
         # The caller's parameters (by key: compiled name, conversion), and the literals.
