@@ -48,21 +48,22 @@ class JSONProvider(DefaultJSONProvider):
 
     OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
+    def orjson_bytes(self, obj) -> bytes | None:
+        """``obj`` as compact, sorted JSON, or None where orjson refuses it."""
+        try:
+            return orjson.dumps(obj, default=self.default, option=self.OPTIONS)
+        except TypeError:
+            return None
+
     def dumps(self, obj, **kwargs) -> str:
-        if kwargs.keys() <= {"separators"}:
-            try:
-                return orjson.dumps(obj, default=self.default, option=self.OPTIONS).decode()
-            except TypeError:
-                pass
-        return super().dumps(obj, **kwargs)
+        written = None if kwargs else self.orjson_bytes(obj)
+        return super().dumps(obj, **kwargs) if written is None else written.decode()
 
     def response(self, *args, **kwargs):
         if self.compact is False or (self.compact is None and self._app.debug):
             return super().response(*args, **kwargs)
-        obj = self._prepare_response_obj(args, kwargs)
-        try:
-            body = orjson.dumps(obj, default=self.default, option=self.OPTIONS)
-        except TypeError:
+        body = self.orjson_bytes(self._prepare_response_obj(args, kwargs))
+        if body is None:
             return super().response(*args, **kwargs)
         return self._app.response_class(body + b"\n", mimetype=self.mimetype)
 
