@@ -2,6 +2,7 @@
 
 import os
 
+import orjson
 from flask import current_app, request
 
 
@@ -39,7 +40,8 @@ class Config:
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed
     # (werkzeug's ProxyFix); 0: the client is the peer address.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # JSON columns are read by orjson (the dispatcher reads three per message).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "json_deserializer": orjson.loads}
 
     API_TITLE = "Alliance companion"
     API_VERSION = "v1"
@@ -91,5 +93,9 @@ class Config:
     # How long a worker's claim on messages lasts unless its heartbeat renews it: a dead
     # worker's messages are taken over after at most this long.
     PUSH_LEASE_SECONDS = float(os.environ.get("PUSH_LEASE_SECONDS", "10"))
+    # From this many recipients on, a push of a kind that fans out (a release's) is
+    # written as one row per language and made a row per attendee by the dispatcher
+    # (notifications.models.OutboxFanout): the release answers sooner.
+    PUSH_FANOUT_FROM = int(os.environ.get("PUSH_FANOUT_FROM", "1000"))
     FIREBASE_CREDENTIALS = os.environ.get("FIREBASE_CREDENTIALS", "")
     FCM_ENDPOINT = os.environ.get("FCM_ENDPOINT", "")

@@ -99,6 +99,9 @@ class Kind:
     ttl: timedelta | None = None
     priority: str = "normal"
     personal: tuple[str, ...] = ()  # values that name a person: never on the lock screen
+    # A big audience's messages may be written by the dispatcher just before it sends
+    # them (models.OutboxFanout): nothing reads or re-keys them until then.
+    fan_out: bool = False
     # Values that exercise every text of the kind (the catalogue tests render them).
     examples: tuple[dict, ...] = field(default=())
 
@@ -217,6 +220,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
          examples=(SESSION_EXAMPLE, {**SESSION_EXAMPLE, "room": None})),
     Kind("schedule_change", "schedule_changes", schedule_change_texts,
          collapse_key=lambda values: "schedule", ttl=timedelta(hours=12), priority="high",
+         fan_out=True,
          examples=tuple(
              {"changes": [{**SESSION_EXAMPLE, "change": change}] * count}
              for change in CHANGE_LINES for count in (1, 3, 5, 21)

@@ -92,6 +92,40 @@ class OutboxMessage(db.Model):
     attendee: Mapped[Attendee] = relationship()
 
 
+class OutboxFanout(db.Model):
+    """One message to a crowd in one language, not yet a row per attendee.
+
+    Writing thousands of outbox rows (each into six indexes) was most of a release's
+    time; this row says the same, who, what and when, in the releasing transaction, and
+    the dispatcher writes the rows from it (`notify.expand`) before it claims, in a
+    transaction of its own that deletes it. For the kinds whose messages nothing reads
+    before they are sent (`kinds.Kind.fan_out`), and audiences of ``PUSH_FANOUT_FROM``
+    or more.
+    """
+
+    __tablename__ = "push_fanouts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # notify's key pattern: the messages' keys (with each attendee's id) and origin.
+    key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    # The attendees, as `companion.db.ids_text` writes them for the database in use.
+    attendee_ids: Mapped[str] = mapped_column(Text)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    inbox_body: Mapped[str | None] = mapped_column(Text)
+    text_values: Mapped[dict | None] = mapped_column(JSON)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    collapse_key: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(8))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class InboxNotification(db.Model):
     """What was pushed to an attendee, readable in the app even without a device."""
 

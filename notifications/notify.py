@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import (
     JSON,
     Integer,
@@ -29,9 +30,10 @@ from companion.people.models import Attendee
 from companion.timeutil import UTCDateTime, utcnow
 
 from . import kinds, outbox
-from .models import OutboxMessage
+from .models import OutboxFanout, OutboxMessage
 
 OUTBOX = OutboxMessage.__table__
+FANOUTS = OutboxFanout.__table__
 # A message that went out (or failed, or expired) is history: writing it again is a no-op.
 OPEN = ("pending", "cancelled")
 
@@ -200,6 +202,9 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
         notified.keys.extend([f"{before}{attendee_id}{after}" for attendee_id in ids])
     expires = expires_at if expires_at is not None else (
         due + spec.ttl if spec.ttl is not None else None)
+    fan_out = (spec.fan_out and replaces is None
+               and len(notified.keys) >= current_app.config["PUSH_FANOUT_FROM"])
+    fanouts = []
     for language, ids in by_language.items():
         texts = spec.texts(kinds.Reader(language), values)
         shared = {
@@ -209,6 +214,10 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
             "priority": priority, "status": "pending", "attempts": 0, "delivered_to": [],
             "due_at": due, "next_attempt_at": due, "expires_at": expires, "created_at": now,
         }
+        if fan_out:
+            fanouts.append({"key": key, "attendee_ids": ids_text(ids), **{
+                name: shared[name] for name in FANOUT_COLUMNS}})
+            continue
         if replaces is not None:
             moved = rekey(replaces, key, ids, shared)
             ids = [attendee_id for attendee_id in ids if attendee_id not in moved]
@@ -217,10 +226,37 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
         db.session.execute(shared_insert(), {
             **key_values(key), **{f"v_{name}": value for name, value in shared.items()},
             "ids": ids_text(ids)})
+    if fanouts:
+        db.session.execute(FANOUTS.insert(), fanouts)
     if notified.keys:
         outbox.wake_workers()
     notified.queued = len(notified.keys)
     return notified
+
+
+# What a fan-out keeps of write_shared's values (the rest is the same for every message).
+FANOUT_COLUMNS = ("kind", "session_id", "title", "body", "inbox_body", "text_values", "data",
+                  "collapse_key", "priority", "due_at", "expires_at", "created_at")
+
+
+def expand(limit: int = 20) -> int:
+    """Write the messages of waiting fan-outs (models.OutboxFanout), a row per attendee
+    as `write_shared` would have written them, and delete the fan-outs; how many
+    messages were written. The dispatcher's claiming transaction runs it before it
+    claims: on PostgreSQL a fan-out another worker is expanding is skipped, on SQLite
+    the write lock keeps workers apart. An attendee erased meanwhile gets nothing."""
+    taken = (select(FANOUTS.c.id).order_by(FANOUTS.c.id).limit(limit)
+             .with_for_update(skip_locked=True))
+    written = 0
+    for fanout in db.session.execute(
+            FANOUTS.delete().where(FANOUTS.c.id.in_(taken)).returning(*FANOUTS.c)).all():
+        shared = {name: getattr(fanout, name) for name in FANOUT_COLUMNS}
+        shared.update(origin=fanout.key, status="pending", attempts=0, delivered_to=[],
+                      next_attempt_at=fanout.due_at)
+        written += db.session.execute(shared_insert(), {
+            **key_values(fanout.key), **{f"v_{name}": value for name, value in shared.items()},
+            "ids": fanout.attendee_ids}).rowcount
+    return written
 
 
 def rekey(old: str, new: str, ids: list[int], shared: dict) -> set[int]:

@@ -36,7 +36,7 @@ from companion.extensions import db
 from companion.people.models import Device
 from companion.timeutil import UTCDateTime
 
-from .models import LIVE, InboxNotification, OutboxMessage
+from .models import LIVE, InboxNotification, OutboxFanout, OutboxMessage
 
 NO_SYNC = {"synchronize_session": False}
 
@@ -272,12 +272,15 @@ def settle(sent: list[int], changes: list[dict], gone_devices: set[int],
 
 
 def next_due() -> datetime | None:
-    """When the earliest pending message falls due (the worker sleeps until then).
-    Spelt for the partial index on (next_attempt_at, id) of live messages."""
-    return db.session.scalar(
+    """When the earliest pending message falls due (the worker sleeps until then), or
+    a fan-out whose messages are still to be written. Spelt for the partial index on
+    (next_attempt_at, id) of live messages."""
+    due = [moment for moment in db.session.execute(select(
         select(func.min(OutboxMessage.next_attempt_at))
         .where(OutboxMessage.status.in_(LIVE), OutboxMessage.status == "pending")
-    )
+        .scalar_subquery(),
+        select(func.min(OutboxFanout.due_at)).scalar_subquery())).one() if moment is not None]
+    return min(due, default=None)
 
 
 # --- waking idle workers (PostgreSQL) ---------------------------------------------

@@ -25,7 +25,7 @@ from companion.schedule.models import (
     SessionPerson,
 )
 from notifications import reminders
-from notifications.models import InboxNotification, OutboxMessage
+from notifications.models import InboxNotification, OutboxFanout, OutboxMessage
 
 # A Monday the day after the spring change to summer time, as 30 March 2020 was.
 SHIFT_TO = "2027-03-29"
@@ -291,6 +291,39 @@ def test_pushes_are_in_each_readers_language(client, people, key, pushed, make_a
     assert "11:30" in received["lea"]["body"] and received["lea"]["body"] != (
         received["bystander"]["body"])
     assert received["ivan"]["body"] != received["bystander"]["body"]
+
+
+def test_a_release_to_a_crowd_is_one_fanout_per_language_until_the_dispatcher_sends_it(
+        app, client, people, key, pushed, make_attendee, add_device, bearer):
+    """From PUSH_FANOUT_FROM recipients on, the release writes a fan-out per language
+    and the dispatcher makes the rows: the same pushes, once each, in each language;
+    nobody erased in between."""
+    app.config["PUSH_FANOUT_FROM"] = 1
+    lea = make_attendee(language="fr")
+    add_device(lea, token="fid-lea")
+    leaving = make_attendee(language="fr")
+    add_device(leaving, token="fid-leaving")
+    client.patch(f"{API}/sessions/{key('panel-3')}", headers=people["headers"], json={
+        "starts_at": f"{DAY_2}T11:30:00+02:00", "ends_at": f"{DAY_2}T13:00:00+02:00"})
+    released = publish(client, people)
+    fanouts = db.session.scalars(select(OutboxFanout)).all()
+    assert sorted(f.title for f in fanouts) == ["Changement de programme", "Schedule change"]
+    assert not db.session.scalar(select(func.count()).where(
+        OutboxMessage.kind == "schedule_change"))  # no row per attendee yet
+    assert client.delete("/api/v1/me", headers=bearer(leaving),
+                         query_string={"confirm": leaving.email}).status_code == 204
+
+    received = pushed()
+    everyone = {"organiser", "follower", "speaker", "moderator", "bystander", "muter", "lea"}
+    assert set(received) == everyone  # not the quiet one, nor the one erased
+    assert released["notified"] == len(everyone) + 1  # the erased one was counted
+    panel = db.session.get(Session, key("panel-3")).title
+    assert received["bystander"]["body"] == f"{panel} now starts at 11:30 · Neuer Saal"
+    assert received["lea"]["title"] == "Changement de programme"
+    assert not db.session.scalars(select(OutboxFanout)).all()
+    assert db.session.scalar(select(func.count()).select_from(InboxNotification).where(
+        InboxNotification.kind == "schedule_change")) == len(everyone)
+    assert pushed() == {}  # once
 
 
 def test_a_speaker_who_muted_schedule_changes_is_still_told(client, people, key, pushed):
