@@ -11,7 +11,8 @@ and locust (headless, on 127.0.0.1, one simulated user per phone, bench/herd_pho
 plays the phones: each, within --spread seconds of the push, fetches /me/schedule with
 its ETag (200 with the new agenda) and then /schedule/changes?since=<its version>.
 Prints the requests, the errors (target 0) and p50/p99 (target p99 ≤ 250 ms), per route
-and overall, with the load average. Locust and the server share the machine's cores:
+and overall, with the load average; and, for each second from the push, the cores used
+by the server's processes, by PostgreSQL's, by locust, and left idle (from /proc). Locust and the server share the machine's cores:
 with --phones lower than 5000 the figures are of that many, as printed.
 """
 
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from common import ROOT, fresh_database
 from flask_migrate import upgrade
-from reads import etags_of, seed, serve, stop
+from reads import cpu_by_party, cpu_seconds, etags_of, seed, serve, spent, stop
 
 from companion import create_app
 from companion.extensions import db
@@ -46,6 +47,21 @@ def release_a_change(app) -> int:
         version = releases.publish(event, None, "Herd bench").number
         db.session.commit()
         return version
+
+
+def cores_during(server_pid: int, locust: subprocess.Popen, push_at: float,
+                 spread: float) -> list[dict[str, float]]:
+    """Cores each party used in each second from the push to the spread's end plus 2 s:
+    where the two cores go while the phones wait."""
+    time.sleep(max(0.0, push_at - time.time()))
+    seconds, previous = [], None
+    while len(seconds) <= spread + 2 and locust.poll() is None:
+        reading = {**cpu_by_party(server_pid), "locust": {locust.pid: cpu_seconds(locust.pid)}}
+        if previous is not None:
+            seconds.append(spent(previous, reading))
+        previous = reading
+        time.sleep(1.0)
+    return seconds
 
 
 def main():
@@ -85,7 +101,7 @@ def main():
                   f"app within {args.spread:.0f} s of the push; load {os.getloadavg()[0]:.2f}",
                   flush=True)
             prefix = folder / "herd"
-            subprocess.run(
+            locust = subprocess.Popen(
                 [sys.executable, "-m", "locust", "-f", str(BENCH / "herd_phones.py"),
                  "--headless", "--host", url, "-u", str(args.phones),
                  "-r", str(int(args.phones / spawn) + 1),
@@ -93,8 +109,10 @@ def main():
                  "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"],
                 cwd=ROOT, env={**os.environ, "HERD_PHONES": str(phones),
                                "HERD_PUSH_AT": str(push_at), "HERD_SPREAD": str(args.spread)},
-                check=False, capture_output=True, text=True,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
+            cores = cores_during(server.pid, locust, push_at, args.spread)
+            locust.wait()
             rows = list(csv.DictReader(open(f"{prefix}_stats.csv")))
         finally:
             stop(server)
@@ -104,6 +122,11 @@ def main():
     for row in rows:
         print(f"{row['Name']:<30} {row['Request Count']:>9} {row['Failure Count']:>7} "
               f"{row['50%']:>7} {row['99%']:>7}")
+    print("\ncores used each second from the push (of "
+          f"{os.cpu_count()}): the server's processes, PostgreSQL's, locust's, idle")
+    for second, used in enumerate(cores):
+        print(f"  {second:2d}-{second + 1:<2d} s  server {used['server']:.2f}  database "
+              f"{used['database']:.2f}  locust {used['locust']:.2f}  idle {used['idle']:.2f}")
     total = rows[-1]
     errors = int(total["Failure Count"])
     expected = 2 * args.phones

@@ -17,6 +17,8 @@ and drives it with wrk (2 threads, --connections connections, --seconds each):
 
 Prints req/s, p50 and p99 latency, non-2xx/3xx answers, and the ratio of req/s to the
 bare route (the mean of its two runs), with the target; and the load average beside it.
+Then where the cores went during each run, per request: the CPU of the server's
+processes and of PostgreSQL's (from /proc), of wrk, and the cores left idle.
 With --worker-cpu: then the same routes against ONE worker (WEB_CONCURRENCY=1, wrk at 8
 connections), printing the CPU the worker spent per request (utime + stime from
 /proc/<pid>/stat): what the server pays for each route, whatever else the machine is
@@ -32,6 +34,7 @@ import io
 import os
 import pstats
 import re
+import resource
 import secrets
 import shutil
 import socket
@@ -85,6 +88,12 @@ def seed(attendees: int) -> list[str]:
     ])
     db.session.commit()
     return tokens
+
+
+def children_cpu() -> float:
+    """CPU seconds of the finished child processes (wrk, once each run is over)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def free_port() -> int:
@@ -147,6 +156,35 @@ def wrk(url: str, seconds: int, connections: int, tokens: Path | None = None) ->
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_party(server_pid: int) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of each process of the server (its master and workers) and of
+    each PostgreSQL process on this machine, by pid; and the machine's idle seconds."""
+    workers = subprocess.run(["pgrep", "-P", str(server_pid)], capture_output=True,
+                             text=True).stdout.split()
+    found = {"server": {}, "database": {}}
+    for pid in [server_pid, *map(int, workers)]:
+        try:
+            found["server"][pid] = cpu_seconds(pid)
+        except OSError:
+            pass
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found["database"][int(entry.name)] = cpu_seconds(int(entry.name))
+            except OSError:
+                pass
+    idle = Path("/proc/stat").read_text().split("\n")[0].split()[4]
+    found["idle"] = {0: int(idle) / os.sysconf("SC_CLK_TCK")}
+    return found
+
+
+def spent(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds each party spent between two `cpu_by_party` readings."""
+    return {party: sum(after[party][pid] - before[party].get(pid, 0.0)
+                       for pid in after[party]) for party in after}
 
 
 def print_worker_cpu(env: dict, log: Path, seconds: int, plain: Path, conditional: Path):
@@ -245,7 +283,10 @@ def main():
 
         def run(name, url, token_file=None):
             print(f"  {name} ... load {os.getloadavg()[0]:.2f}", flush=True)
+            before, wrk_before = cpu_by_party(server.pid), children_cpu()
             results[name] = wrk(url, args.seconds, args.connections, token_file)
+            results[name]["cpu"] = {**spent(before, cpu_by_party(server.pid)),
+                                    "wrk": children_cpu() - wrk_before}
 
         server, url = serve("bare:app", env, log)
         run("bare 1", f"{url}/bare")
@@ -283,6 +324,15 @@ def main():
         print(f"{name:<18} {result['rps']:8.0f} {result['p50'] or 0:8.2f} "
               f"{result['p99'] or 0:8.2f} {result['errors'] + result['socket_errors']:7d} "
               f"{ratio:6.2f} {verdict}")
+    print("\nwhere the two cores went during each run: CPU per request (µs) of the server's "
+          "processes, of PostgreSQL's (none on SQLite: it is in the server's), of wrk, "
+          "and the cores left idle")
+    print(f"{'route':<18} {'server':>7} {'database':>9} {'wrk':>6} {'idle':>6}")
+    for name, result in results.items():
+        per = {party: seconds / result["requests"] * 1e6
+               for party, seconds in result["cpu"].items()}
+        print(f"{name:<18} {per['server']:7.0f} {per['database']:9.0f} {per['wrk']:6.0f} "
+              f"{per['idle']:6.0f}")
 
 
 if __name__ == "__main__":
