@@ -207,13 +207,11 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
     fanouts = []
     for language, ids in by_language.items():
         texts = spec.texts(kinds.Reader(language), values)
-        shared = {
-            "origin": key, "kind": kind, "session_id": session_id, "title": texts.title,
-            "body": texts.body, "inbox_body": texts.inbox_body, "text_values": values,
-            "data": {"type": kind, **(data or {})}, "collapse_key": spec.collapse_key(values),
-            "priority": priority, "status": "pending", "attempts": 0, "delivered_to": [],
-            "due_at": due, "next_attempt_at": due, "expires_at": expires, "created_at": now,
-        }
+        shared = new_message(
+            key, due, kind=kind, session_id=session_id, title=texts.title, body=texts.body,
+            inbox_body=texts.inbox_body, text_values=values,
+            data={"type": kind, **(data or {})}, collapse_key=spec.collapse_key(values),
+            priority=priority, expires_at=expires, created_at=now)
         if fan_out:
             fanouts.append({"key": key, "attendee_ids": ids_text(ids), **{
                 name: shared[name] for name in FANOUT_COLUMNS}})
@@ -223,15 +221,33 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
             ids = [attendee_id for attendee_id in ids if attendee_id not in moved]
             if not ids:
                 continue
-        db.session.execute(shared_insert(), {
-            **key_values(key), **{f"v_{name}": value for name, value in shared.items()},
-            "ids": ids_text(ids)})
+        insert_shared(key, shared, ids_text(ids))
     if fanouts:
         db.session.execute(FANOUTS.insert(), fanouts)
     if notified.keys:
         outbox.wake_workers()
     notified.queued = len(notified.keys)
     return notified
+
+
+def new_message(key: str, due: datetime, **columns) -> dict:
+    """The shared columns of new messages of key pattern ``key`` due at ``due``: those
+    given, and those every new message has."""
+    return {"origin": key, "status": "pending", "attempts": 0, "delivered_to": [],
+            "due_at": due, "next_attempt_at": due, **columns}
+
+
+def insert_shared(key: str, shared: dict, ids: str) -> int:
+    """write_shared's ``INSERT ... SELECT`` (upserted) of the messages of key pattern
+    ``key`` with the ``shared`` columns, to the attendees ``ids`` (`ids_text`); how
+    many rows it wrote."""
+    return db.session.execute(shared_insert(), {
+        **key_values(key), **shared_params(shared), "ids": ids}).rowcount
+
+
+def shared_params(shared: dict) -> dict:
+    """The shared columns as the parameters of `shared_value`."""
+    return {f"v_{name}": value for name, value in shared.items()}
 
 
 # What a fan-out keeps of write_shared's values (the rest is the same for every message).
@@ -250,12 +266,9 @@ def expand(limit: int = 20) -> int:
     written = 0
     for fanout in db.session.execute(
             FANOUTS.delete().where(FANOUTS.c.id.in_(taken)).returning(*FANOUTS.c)).all():
-        shared = {name: getattr(fanout, name) for name in FANOUT_COLUMNS}
-        shared.update(origin=fanout.key, status="pending", attempts=0, delivered_to=[],
-                      next_attempt_at=fanout.due_at)
-        written += db.session.execute(shared_insert(), {
-            **key_values(fanout.key), **{f"v_{name}": value for name, value in shared.items()},
-            "ids": fanout.attendee_ids}).rowcount
+        shared = new_message(fanout.key, fanout.due_at,
+                             **{name: getattr(fanout, name) for name in FANOUT_COLUMNS})
+        written += insert_shared(fanout.key, shared, fanout.attendee_ids)
     return written
 
 
@@ -275,7 +288,7 @@ def rekey(old: str, new: str, ids: list[int], shared: dict) -> set[int]:
         **{f"old_{name}": value for name, value in key_values(old).items()},
         **({f"new_{name}": value for name, value in key_values(new).items()} if moved
            else {}),
-        **{f"v_{name}": value for name, value in shared.items()}, "ids": ids_text(ids)}))
+        **shared_params(shared), "ids": ids_text(ids)}))
 
 
 # --- the statements of write_shared and rekey, built once per database -----------------
