@@ -275,18 +275,30 @@ def test_a_default_session_tells_everyone_but_who_muted_it_once_per_release(
                           f"{panel} now starts at 17:00 · Neuer Saal")
 
 
+def move_panel_3_to_11_30(client, people, key) -> None:
+    """A draft edit: Panel 3 (on everyone's agenda) starts at 11:30 on day 2."""
+    changed = client.patch(f"{API}/sessions/{key('panel-3')}", headers=people["headers"],
+                           json={"starts_at": f"{DAY_2}T11:30:00+02:00",
+                                 "ends_at": f"{DAY_2}T13:00:00+02:00"})
+    assert changed.status_code == 200, changed.json
+
+
+def panel_3_now_at_11_30(key) -> str:
+    """What that move's push says in English."""
+    panel = db.session.get(Session, key("panel-3")).title
+    return f"{panel} now starts at 11:30 · Neuer Saal"
+
+
 def test_pushes_are_in_each_readers_language(client, people, key, pushed, make_attendee,
                                              add_device):
     lea = make_attendee(language="fr")
     add_device(lea, token="fid-lea")
     ivan = make_attendee(language="ru")
     add_device(ivan, token="fid-ivan")
-    client.patch(f"{API}/sessions/{key('panel-3')}", headers=people["headers"], json={
-        "starts_at": f"{DAY_2}T11:30:00+02:00", "ends_at": f"{DAY_2}T13:00:00+02:00"})
+    move_panel_3_to_11_30(client, people, key)
     publish(client, people)
     received = pushed()
-    panel = db.session.get(Session, key("panel-3")).title
-    assert received["bystander"]["body"] == f"{panel} now starts at 11:30 · Neuer Saal"
+    assert received["bystander"]["body"] == panel_3_now_at_11_30(key)
     assert received["lea"]["title"] != "Schedule change"
     assert "11:30" in received["lea"]["body"] and received["lea"]["body"] != (
         received["bystander"]["body"])
@@ -303,8 +315,7 @@ def test_a_release_to_a_crowd_is_one_fanout_per_language_until_the_dispatcher_se
     add_device(lea, token="fid-lea")
     leaving = make_attendee(language="fr")
     add_device(leaving, token="fid-leaving")
-    client.patch(f"{API}/sessions/{key('panel-3')}", headers=people["headers"], json={
-        "starts_at": f"{DAY_2}T11:30:00+02:00", "ends_at": f"{DAY_2}T13:00:00+02:00"})
+    move_panel_3_to_11_30(client, people, key)
     released = publish(client, people)
     fanouts = db.session.scalars(select(OutboxFanout)).all()
     assert sorted(f.title for f in fanouts) == ["Changement de programme", "Schedule change"]
@@ -317,8 +328,7 @@ def test_a_release_to_a_crowd_is_one_fanout_per_language_until_the_dispatcher_se
     everyone = {"organiser", "follower", "speaker", "moderator", "bystander", "muter", "lea"}
     assert set(received) == everyone  # not the quiet one, nor the one erased
     assert released["notified"] == len(everyone) + 1  # the erased one was counted
-    panel = db.session.get(Session, key("panel-3")).title
-    assert received["bystander"]["body"] == f"{panel} now starts at 11:30 · Neuer Saal"
+    assert received["bystander"]["body"] == panel_3_now_at_11_30(key)
     assert received["lea"]["title"] == "Changement de programme"
     assert not db.session.scalars(select(OutboxFanout)).all()
     assert db.session.scalar(select(func.count()).select_from(InboxNotification).where(
