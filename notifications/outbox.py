@@ -184,17 +184,28 @@ def renew(ids: list[int], until: datetime) -> None:
     On PostgreSQL it skips rows locked right now (their outcome being written): it never
     waits for, nor deadlocks with, the dispatcher's own settling.
     """
-    held = AmongIds(OutboxMessage.id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        held = OutboxMessage.id.in_(
-            select(OutboxMessage.id).where(AmongIds(OutboxMessage.id))
-            .with_for_update(skip_locked=True).scalar_subquery()
-        )
-    db.session.execute(
-        update(OutboxMessage).where(held, OutboxMessage.status == "sending")
-        .values(locked_until=until),
-        {"ids": ids}, execution_options=NO_SYNC,
-    )
+    dialect = db.session.get_bind().dialect.name
+    db.session.execute(renewal(dialect), {"ids": ids, "until": until},
+                       execution_options=NO_SYNC)
+
+
+def renewal(dialect: str):
+    """The heartbeat's ``UPDATE`` (parameters ``ids`` and ``until``).
+
+    On PostgreSQL ``id = ANY(ARRAY(...))``, as the claim: the held messages are locked
+    once, then updated through the primary key. Spelt ``id IN (subquery)``, with
+    statistics that say few messages are being sent (most are sent), the planner scanned
+    the table and ran the locking subquery again for each row it found: 0.9 s for 1,000
+    held messages, while the dispatcher's settling waited on its locks
+    (bench/releases.py).
+    """
+    held = and_(AmongIds(OutboxMessage.id), OutboxMessage.status == "sending")
+    if dialect == "postgresql":
+        held = OutboxMessage.id == any_(func.array(
+            select(OutboxMessage.id).where(held).with_for_update(skip_locked=True)
+            .scalar_subquery()
+        ))
+    return update(OutboxMessage).where(held).values(locked_until=bindparam("until"))
 
 
 def expire_overdue(now: datetime) -> int:
