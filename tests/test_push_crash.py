@@ -160,3 +160,23 @@ def test_a_live_workers_heartbeat_keeps_its_claim(app, conference, seed_recipien
     time.sleep(0.7)  # stopped: the claim lapses, another worker takes the messages
     assert len(outbox.claim(utcnow(), 10, dispatcher.lease)) == 3
     db.session.commit()
+
+
+def test_a_heartbeat_renews_only_leases_a_third_gone(app, conference, seed_recipients):
+    """A batch sent within a third of its lease is never written by the heartbeat, so
+    its settling never waits on a renewal's locks; one held longer is renewed."""
+    from notifications import senders
+    from notifications.dispatcher import Dispatcher, Heartbeat, Tally
+
+    now = utcnow()
+    seed_recipients(schedule_ops.get_event("alliance-2020"), 3, due_at=now,
+                    expires_at=now + timedelta(hours=1))
+    dispatcher = Dispatcher(senders.LogSender(), lease=timedelta(seconds=30))
+    heartbeat = Heartbeat(dispatcher)
+    claimed_at = time.monotonic()
+    batch = dispatcher.claim(None, Tally(), heartbeat)
+    ids = sorted(message.id for message in batch.messages)
+    assert heartbeat.due(claimed_at + 9) == []
+    assert heartbeat.due(time.monotonic() + 10) == ids
+    heartbeat.release(ids[:1])
+    assert heartbeat.due(time.monotonic() + 10) == ids[1:]
