@@ -27,7 +27,7 @@ from pathlib import Path
 
 import firebase_admin
 import sqlalchemy as sa
-from common import add_crowd, fresh_database, reset_fake, start_fake, stats
+from common import add_crowd, fresh_database, reset_fake, start_fake, stats, vacuum_outbox
 from firebase_admin import credentials, messaging
 from flask_migrate import upgrade
 
@@ -59,7 +59,8 @@ def seed(count: int) -> Session:
 
 
 def make_due(due) -> None:
-    """Every reminder pending again, due at ``due``, expiring 10 minutes later."""
+    """Every reminder pending again, due at ``due``, expiring 10 minutes later; on
+    PostgreSQL the dead row versions of the reset vacuumed away (common.vacuum_outbox)."""
     db.session.execute(sa.delete(InboxNotification))
     db.session.execute(sa.update(OutboxMessage).values(
         status="pending", attempts=0, due_at=due, next_attempt_at=due,
@@ -67,6 +68,7 @@ def make_due(due) -> None:
         sent_at=None, last_error=None,
     ))
     db.session.commit()
+    vacuum_outbox(db.engine)
 
 
 def raw_messages(now) -> list[messaging.Message]:

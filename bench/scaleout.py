@@ -35,6 +35,7 @@ from common import (
     start_fake,
     start_worker,
     stop_worker,
+    vacuum_outbox,
     wait_for,
 )
 from firebase_admin import credentials
@@ -57,9 +58,7 @@ def make_due(due) -> None:
         "locked_until = NULL, delivered_to = '[]', sent_at = NULL, last_error = NULL"
     ), {"due": due})
     db.session.commit()
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(sa.text("VACUUM ANALYZE push_outbox"))
-        connection.execute(sa.text("VACUUM ANALYZE inbox_notifications"))
+    vacuum_outbox(db.engine)
 
 
 def wait_until_up(workers, timeout: float = 60) -> None:
