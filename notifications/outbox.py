@@ -245,7 +245,7 @@ def revive(now: datetime) -> int:
 def load(ids: list[int]) -> list[Claimed]:
     """The claimed messages with their devices, as plain rows."""
     claimed: dict[int, Claimed] = {}
-    for row in db.session.execute(LOAD, {"ids": ids}):
+    for row in db.session.execute(LOAD, {"ids": ids}).all():  # one fetchall, not one fetch a row
         entry = claimed.get(row.id)
         if entry is None:
             entry = claimed[row.id] = Claimed(row)
