@@ -34,6 +34,23 @@ def start_fake(workdir: Path) -> tuple[subprocess.Popen, str, str]:
     return fake, url, str(account)
 
 
+SENDERS = ("process", "threads")
+
+
+def make_sender(kind: str, firebase, fake_url: str, account: str):
+    """The dispatcher's sender to the fake: ``process``, as the worker sends (a
+    `senders.ProcessSender` made from the credentials file), or ``threads``, firebase-admin's
+    threads in the bench's own process (the worker's way before, PUSH_PROCESS=0), with
+    ``firebase``, the app raw send_each uses (pointed at the fake here either way)."""
+    from notifications.senders import FcmSender, from_config, point_at
+
+    point_at(firebase, fake_url)
+    if kind == "threads":
+        return FcmSender(firebase, fake_url)
+    return from_config({"FIREBASE_CREDENTIALS": account, "FCM_ENDPOINT": fake_url,
+                        "PUSH_PROCESS": True})
+
+
 def stats(url: str) -> dict:
     """What the fake received: ``received``, ``first_at``, ``last_at``, ``duplicates``."""
     with urlopen(f"{url}/stats") as response:

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import firebase_admin
 import sqlalchemy as sa
-from common import add_crowd, fresh_database, reset_fake, start_fake, stats, vacuum_outbox
+from common import (SENDERS, add_crowd, fresh_database, make_sender, reset_fake, start_fake,
+                    stats, vacuum_outbox)
 from firebase_admin import credentials, messaging
 from flask_migrate import upgrade
 
@@ -40,7 +41,7 @@ from companion.timeutil import utcnow
 from notifications import reminders
 from notifications.dispatcher import Dispatcher, Worker
 from notifications.models import InboxNotification, OutboxMessage
-from notifications.senders import FcmSender, Push, close_app, fcm_message
+from notifications.senders import Push, Sender, close_app, fcm_message
 
 LEAD = 2.0  # seconds between making the reminders due-to-be and their due time
 
@@ -86,7 +87,7 @@ def raw_messages(now) -> list[messaging.Message]:
     ]
 
 
-def run_dispatcher(app, sender: FcmSender, fake_url: str, count: int) -> tuple[float, float]:
+def run_dispatcher(app, sender: Sender, fake_url: str, count: int) -> tuple[float, float]:
     """Seconds from due to the last arrival at the fake, and to the first one."""
     reset_fake(fake_url)
     due = utcnow() + timedelta(seconds=LEAD)
@@ -134,6 +135,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default=None,
                         help="a database to use; its schema is dropped first")
+    parser.add_argument("--sender", choices=SENDERS, default="process",
+                        help="the dispatcher's: a process of its own, as the worker "
+                             "sends, or threads in this process (PUSH_PROCESS=0)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -154,7 +158,8 @@ def main():
                 db.session.commit()
                 print(f"planned {planned.wanted} Panel 1 reminders with sync_session in "
                       f"{time.perf_counter() - started:.1f} s")
-                sender = FcmSender(firebase, fake_url)
+                sender = make_sender(args.sender, firebase, fake_url, account)
+                print(f"the dispatcher sends through {type(sender).__name__}")
                 run_raw(firebase, fake_url, args.attendees)  # warm-up: token, connections
                 results = []
                 for round_ in range(1, args.rounds + 1):
@@ -164,6 +169,7 @@ def main():
                     print(f"round {round_}: dispatcher {args.attendees / dispatched:7.0f} msg/s"
                           f" ({dispatched:.2f} s from due, first after {first * 1000:.0f} ms);"
                           f" raw send_each {args.attendees / raw:7.0f} msg/s ({raw:.2f} s)")
+                sender.close()
         finally:
             close_app(firebase)
             fake.terminate()

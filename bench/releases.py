@@ -1,6 +1,7 @@
 """Releasing a schedule change to a crowd: the publish request, the fan-out, a delay.
 
     python bench/releases.py [--attendees 5000] [--rounds 5] [--pairs 5] [--database-url URL]
+                             [--sender process|threads]
 
 Seeds the conference shifted into the future (as ``seed --shift-to``) with that many
 attendees, one device each, all following the keynotes (not a session everyone has),
@@ -13,7 +14,8 @@ with their reminders planned. Then:
    once the dispatcher's first step has made the release's fan-outs a row per follower
    (`notify.expand`, timed apart: the worker's time, not the organiser's).
 2. fan-out: the last release's pushes go out through the dispatcher (a `Worker`, as
-   ``flask notifications worker`` runs it) and then the same messages through raw
+   ``flask notifications worker`` runs it, sending from a process of its own unless
+   ``--sender threads``) and then the same messages through raw
    firebase-admin ``messaging.send_each``, against the fake FCM in its own process
    (``python -m notifications.fake_fcm``), as bench/dispatch.py does, alternated
    ``--pairs`` times (5). Each dispatcher run starts from the messages reset pending,
@@ -37,7 +39,7 @@ from pathlib import Path
 
 import firebase_admin
 import sqlalchemy as sa
-from common import fresh_database, start_fake
+from common import SENDERS, fresh_database, make_sender, start_fake
 from dispatch import run_dispatcher, run_raw
 from firebase_admin import credentials
 from flask_migrate import upgrade
@@ -49,7 +51,7 @@ from companion.schedule import operations as schedule_ops
 from companion.schedule.models import ScheduleVersion, Session
 from notifications import notify, reminders
 from notifications.models import InboxNotification, OutboxMessage
-from notifications.senders import FcmSender, close_app
+from notifications.senders import close_app
 
 API = "/api/v1/events/alliance-2020"
 
@@ -138,11 +140,11 @@ def shift(iso: str, minutes: int) -> str:
     return (datetime.fromisoformat(iso) + timedelta(minutes=minutes)).isoformat()
 
 
-def bench_fan_out(firebase, fake_url: str, app, count: int, version: int, pairs: int,
-                  expansion: float) -> None:
+def bench_fan_out(sender, firebase, fake_url: str, app, count: int, version: int,
+                  pairs: int, expansion: float) -> None:
     """The dispatcher and raw send_each, alternated ``pairs`` times: the median ratio,
     and the same with the worker's writing of the rows (``expansion``) counted."""
-    sender = FcmSender(firebase, fake_url)
+    print(f"the dispatcher sends through {type(sender).__name__}")
     run_raw(firebase, fake_url, count)  # warm-up: token, connections
     ratios, worker_ratios = [], []
     for pair in range(1, pairs + 1):
@@ -203,6 +205,9 @@ def main():
                         help="dispatcher and raw send_each runs, alternated")
     parser.add_argument("--database-url", default=None,
                         help="a database to use; its schema is dropped first")
+    parser.add_argument("--sender", choices=SENDERS, default="process",
+                        help="the dispatcher's: a process of its own, as the worker "
+                             "sends, or threads in this process (PUSH_PROCESS=0)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -221,8 +226,12 @@ def main():
             expansion = bench_publish(app, headers, keynotes, args.attendees, args.rounds)
             with app.app_context():
                 last = keep_only_last_release()
-                bench_fan_out(firebase, fake_url, app, args.attendees, last, args.pairs,
-                              expansion)
+                sender = make_sender(args.sender, firebase, fake_url, account)
+                try:
+                    bench_fan_out(sender, firebase, fake_url, app, args.attendees, last,
+                                  args.pairs, expansion)
+                finally:
+                    sender.close()
             bench_delay(app, headers, args.attendees)
         finally:
             close_app(firebase)

@@ -98,4 +98,7 @@ class Config:
     # (notifications.models.OutboxFanout): the release answers sooner.
     PUSH_FANOUT_FROM = int(os.environ.get("PUSH_FANOUT_FROM", "1000"))
     FIREBASE_CREDENTIALS = os.environ.get("FIREBASE_CREDENTIALS", "")
+    # fcm sends from a child process of the worker, with its own GIL (senders.ProcessSender);
+    # 0 sends from the worker's own threads.
+    PUSH_PROCESS = os.environ.get("PUSH_PROCESS", "1") != "0"
     FCM_ENDPOINT = os.environ.get("FCM_ENDPOINT", "")

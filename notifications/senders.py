@@ -6,10 +6,18 @@ decides from the result what happens next.
 """
 
 import json
+import logging
+import multiprocessing
+import os
+import signal
 import sys
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Protocol
 
 import firebase_admin
@@ -18,6 +26,8 @@ from firebase_admin import exceptions, messaging
 from urllib3.util.retry import Retry
 
 from companion.firebase import firebase_app
+
+log = logging.getLogger(__name__)
 
 SENT = "sent"          # accepted by the push service
 GONE = "gone"          # the device is no longer there: forget it
@@ -275,13 +285,115 @@ class FcmSender:
         (companion.firebase), which also checks ID tokens with it."""
 
 
+# --- a process of its own ------------------------------------------------------------
+
+class ProcessSender:
+    """Runs another sender in a child process, with a GIL of its own.
+
+    ``send_each`` keeps the GIL busy with its 500 threads building and posting requests.
+    In the dispatcher's process they slowed the claiming and settling of the batches
+    around them, and those slowed the sending (bench/README.md, "a sender of its own").
+    Here the dispatcher only hands the pushes over and takes the results back, both
+    pickled, while the child sends.
+
+    The child is spawned (never forked from a process holding database connections and
+    threads) and made ready before the first push: imports, credentials and a bad
+    configuration show at start, not at the first due message. It ignores SIGINT and
+    SIGTERM, so the worker can finish the batch in flight on a stop. It exits when the
+    worker closes this sender, and at once when the worker dies. A child that
+    dies during a call is replaced; that call's pushes are answered RETRY, as the network
+    failing would be: some may have gone out, and a retry sends them again.
+    """
+
+    def __init__(self, make, batch_size: int = 500):
+        """``make``: a picklable callable that builds the sender in the child."""
+        self.make = make
+        self.batch_size = batch_size
+        self.pool = self.start()
+
+    def start(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=open_child, initargs=(self.make,))
+        try:
+            pool.submit(child_ready).result()
+        except BrokenProcessPool:
+            pool.shutdown()
+            raise RuntimeError("the sending process could not start: its sender failed "
+                               "(its error is above)") from None
+        return pool
+
+    @property
+    def pid(self) -> int:
+        """The child's process id."""
+        return next(iter(self.pool._processes))  # noqa: SLF001 (no public handle)
+
+    def send(self, pushes: list[Push], now: datetime) -> list[Result]:
+        try:
+            return self.pool.submit(child_send, pushes, now).result()
+        except BrokenProcessPool:
+            log.error("the sending process died with %s pushes in hand; starting another",
+                      len(pushes))
+            self.pool.shutdown(wait=False)
+            self.pool = self.start()
+            return [Result(RETRY, "the sending process died during the call")
+                    for _ in pushes]
+
+    def close(self) -> None:
+        try:
+            self.pool.submit(child_close).result()
+        except BrokenProcessPool:
+            pass  # it died: nothing of it to close
+        self.pool.shutdown()
+
+
+_child_sender: Sender | None = None  # in the child: the sender ProcessSender runs
+
+
+def open_child(make) -> None:
+    global _child_sender
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=exit_with_parent, name="parent-watch", daemon=True).start()
+    _child_sender = make()
+
+
+def exit_with_parent() -> None:
+    """A worker killed outright cannot close its sender: the child goes too, at once,
+    as the worker's own sending threads would have (the call in hand is resent)."""
+    multiprocessing.parent_process().join()
+    os._exit(1)
+
+
+def child_ready() -> bool:
+    return _child_sender is not None
+
+
+def child_send(pushes: list[Push], now: datetime) -> list[Result]:
+    return _child_sender.send(pushes, now)
+
+
+def child_close() -> None:
+    _child_sender.close()
+
+
+# --- choosing ---------------------------------------------------------------------------
+
+# What a sender is made from: all a child process needs to make the same one.
+SENDER_SETTINGS = ("PUSH_BACKEND", "FIREBASE_CREDENTIALS", "FIREBASE_APP_NAME", "FCM_ENDPOINT")
+
+
 def from_config(config) -> Sender:
-    """The sender the configuration asks for: ``PUSH_BACKEND``, else fcm with credentials."""
+    """The sender the configuration asks for: ``PUSH_BACKEND``, else fcm with credentials;
+    fcm in a process of its own when ``PUSH_PROCESS`` and the credentials are a file
+    (which the child reads)."""
     backend = config.get("PUSH_BACKEND") or (
         "fcm" if config.get("FIREBASE_CREDENTIALS") else "log"
     )
     if backend == "log":
         return LogSender()
     if backend == "fcm":
+        if config.get("PUSH_PROCESS") and config.get("FIREBASE_CREDENTIALS"):
+            settings = {name: config.get(name) for name in SENDER_SETTINGS}
+            return ProcessSender(partial(FcmSender.from_config, settings))
         return FcmSender.from_config(config)
     raise RuntimeError(f"PUSH_BACKEND must be 'fcm' or 'log', not {backend!r}")

@@ -127,6 +127,9 @@ def make_app(migrated):
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": migrated,
             "RATELIMIT_STORAGE_URI": "memory://",
+            # the in-process dispatcher tests send from their own threads; the workers
+            # (Workers, below) and tests/test_push_fcm.py send from a process of its own
+            "PUSH_PROCESS": False,
             **config,
         })
         made.append(app)
@@ -441,6 +444,28 @@ class Workers:
                 process.kill()
                 process.wait()
         return process.returncode
+
+    @staticmethod
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    @staticmethod
+    def children(process: subprocess.Popen) -> set[int]:
+        """The process ids whose parent is ``process`` (its sender's process)."""
+        found = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # pid (comm) state ppid ...: comm may hold spaces, so read after its ')'
+                ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+            if ppid == process.pid:
+                found.add(int(stat.parent.name))
+        return found
 
     @staticmethod
     def wait_for(condition, timeout: float, step: float = 0.05) -> bool:

@@ -60,9 +60,12 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_one_call_at_most
     worker = workers.start(migrated, log)
     assert workers.wait_for(lambda: fake_fcm.stats()["received"] >= KILL_AT, 60), \
         log.read_text()
+    senders = workers.children(worker)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     killed = time.time()
+    # its sending process (senders.ProcessSender) goes with it, sending nothing more
+    assert senders and workers.wait_for(lambda: not any(map(workers.alive, senders)), 10)
     killed_at = fake_fcm.stats()["received"]
     stranded = {f"fid-bulk-{attendee_id}" for attendee_id in db.session.scalars(
         select(OutboxMessage.attendee_id).where(OutboxMessage.status == "sending"))}

@@ -1,5 +1,7 @@
 """Pushes through the real firebase-admin SDK to a local fake FCM, over real HTTP."""
 
+import os
+import signal
 import time
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -26,6 +28,7 @@ from notifications.senders import (
     SENT,
     FcmSender,
     LogSender,
+    ProcessSender,
     Push,
     close_app,
     messaging_service,
@@ -330,6 +333,78 @@ def test_credentials_alone_start_firebase_once_for_pushes_and_sign_in(fake_fcm, 
         close_app(sender.app)
 
     assert results[0].outcome == SENT
+
+
+# --- a process of its own -----------------------------------------------------------
+
+@pytest.fixture
+def process_config(fake_fcm, tmp_path):
+    """What the worker reads to send to the fake from a process of its own."""
+    return {"FIREBASE_CREDENTIALS": fake_fcm.write_service_account(tmp_path / "sa.json"),
+            "FCM_ENDPOINT": fake_fcm.url, "PUSH_PROCESS": True}
+
+
+def test_a_sender_process_sends_through_firebase_admin_from_its_own_process(
+        fake_fcm, process_config, workers):
+    fake_fcm.fail("fid-gone", "UNREGISTERED")
+    fake_fcm.fail("fid-busy", "UNAVAILABLE")
+    sender = senders.from_config(process_config)
+    try:
+        assert isinstance(sender, ProcessSender)
+        child = sender.pid
+        assert child != os.getpid() and workers.alive(child)
+        results = sender.send([Push(n, n, fid, "android", "T", "B", {"n": str(n)}, None, None)
+                               for n, fid in enumerate(["fid-1", "fid-gone", "fid-busy"])],
+                              NOW)
+    finally:
+        sender.close()
+
+    assert [r.outcome for r in results] == [SENT, GONE, RETRY]
+    assert results[1].error.startswith("UNREGISTERED") and "UNAVAILABLE" in results[2].error
+    assert [(r.target, r.message["data"]) for r in fake_fcm.received] == [("fid-1", {"n": "0"})]
+    assert "companion" not in firebase_admin._apps  # the child's app, not ours
+    assert workers.wait_for(lambda: not workers.alive(child), timeout=10)
+
+
+def test_a_sender_process_that_dies_is_replaced_and_its_call_retried(
+        fake_fcm, process_config, workers):
+    sender = senders.from_config(process_config)
+    push = Push(1, 1, "fid-1", "android", "T", "B", {}, None, None)
+    try:
+        first = sender.pid
+        os.kill(first, signal.SIGKILL)
+        assert workers.wait_for(lambda: not workers.alive(first), timeout=10)
+
+        died = sender.send([push, push], NOW)
+        again = sender.send([push], NOW)
+        assert sender.pid != first
+    finally:
+        sender.close()
+
+    assert [r.outcome for r in died] == [RETRY, RETRY]
+    assert "sending process died" in died[0].error
+    assert [r.outcome for r in again] == [SENT]
+    assert fake_fcm.targets() == ["fid-1"]
+
+
+def test_a_sender_process_ignores_the_stop_signals_its_worker_handles(fake_fcm, process_config):
+    sender = senders.from_config(process_config)
+    try:
+        os.kill(sender.pid, signal.SIGTERM)
+        os.kill(sender.pid, signal.SIGINT)
+        results = sender.send([Push(1, 1, "fid-1", "android", "T", "B", {}, None, None)], NOW)
+    finally:
+        sender.close()
+    assert [r.outcome for r in results] == [SENT]
+
+
+def test_a_sender_process_that_cannot_start_says_so_at_once(fake_fcm, tmp_path):
+    config = {"FIREBASE_CREDENTIALS": str(tmp_path / "missing.json"),
+              "FCM_ENDPOINT": fake_fcm.url, "PUSH_PROCESS": True}
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="sending process could not start"):
+        senders.from_config(config)
+    assert time.monotonic() - started < 60
 
 
 def test_fcm_error_codes_map_to_outcomes(fake_fcm, firebase_app):
