@@ -309,23 +309,18 @@ class ProcessSender:
         """``make``: a picklable callable that builds the sender in the child."""
         self.make = make
         self.batch_size = batch_size
-        self.pool = self.start()
+        self.pool, self.pid = self.start()
 
-    def start(self) -> ProcessPoolExecutor:
+    def start(self) -> tuple[ProcessPoolExecutor, int]:
+        """A new child, ready to send, and its process id."""
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=open_child, initargs=(self.make,))
         try:
-            pool.submit(child_ready).result()
+            return pool, pool.submit(child_ready).result()
         except BrokenProcessPool:
             pool.shutdown()
             raise RuntimeError("the sending process could not start: its sender failed "
                                "(its error is above)") from None
-        return pool
-
-    @property
-    def pid(self) -> int:
-        """The child's process id."""
-        return next(iter(self.pool._processes))  # noqa: SLF001 (no public handle)
 
     def send(self, pushes: list[Push], now: datetime) -> list[Result]:
         try:
@@ -334,7 +329,7 @@ class ProcessSender:
             log.error("the sending process died with %s pushes in hand; starting another",
                       len(pushes))
             self.pool.shutdown(wait=False)
-            self.pool = self.start()
+            self.pool, self.pid = self.start()
             return [Result(RETRY, "the sending process died during the call")
                     for _ in pushes]
 
@@ -364,8 +359,8 @@ def exit_with_parent() -> None:
     os._exit(1)
 
 
-def child_ready() -> bool:
-    return _child_sender is not None
+def child_ready() -> int:
+    return os.getpid()
 
 
 def child_send(pushes: list[Push], now: datetime) -> list[Result]:
