@@ -39,7 +39,7 @@ from pathlib import Path
 
 import firebase_admin
 import sqlalchemy as sa
-from common import SENDERS, fresh_database, make_sender, start_fake
+from common import SENDERS, fresh_database, machine_speed, make_sender, start_fake
 from dispatch import run_dispatcher, run_raw
 from firebase_admin import credentials
 from flask_migrate import upgrade
@@ -222,6 +222,7 @@ def main():
                 upgrade()
                 print(f"database: {db.engine.dialect.name}; firebase-admin "
                       f"{firebase_admin.__version__}; fake FCM at {fake_url} (own process)")
+                print(machine_speed())
                 headers, keynotes = seed(args.attendees)
             expansion = bench_publish(app, headers, keynotes, args.attendees, args.rounds)
             with app.app_context():
@@ -233,6 +234,7 @@ def main():
                 finally:
                     sender.close()
             bench_delay(app, headers, args.attendees)
+            print(machine_speed(), "(at the end)")
         finally:
             close_app(firebase)
             fake.terminate()
