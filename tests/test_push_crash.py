@@ -101,6 +101,32 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_one_call_at_most
     assert max(r.at for r in fake_fcm.received) < expires.timestamp()
 
 
+def test_a_worker_stopped_with_its_sender_finishes_the_call_in_flight(
+        app, conference, fake_fcm, workers, migrated, tmp_path, seed_recipients, statuses):
+    """A deployment stops the worker and its sending process together (SIGTERM to the
+    whole group): the child ignores it, the worker lets the call in flight come back,
+    records it and exits; nothing is left claimed, nothing goes out twice."""
+    due = utcnow() + timedelta(seconds=2)
+    seed_recipients(schedule_ops.get_event("alliance-2020"), 1050,
+                    due_at=due, expires_at=due + timedelta(minutes=10))
+    fake_fcm.delay = 0.3  # each call takes a while: the stop lands inside one
+    log = tmp_path / "worker.log"
+    worker = workers.start(migrated, log)
+    assert workers.wait_for(lambda: fake_fcm.stats()["received"] >= 1, 60), log.read_text()
+    senders = workers.children(worker)
+    for pid in [worker.pid, *senders]:
+        os.kill(pid, signal.SIGTERM)
+
+    assert workers.stop(worker) == 0, log.read_text()[-3000:]
+    assert senders and workers.wait_for(lambda: not any(map(workers.alive, senders)), 10)
+    counts = Counter(fake_fcm.targets())
+    left = statuses()
+    print(f"\nstopped with {fake_fcm.stats()['received']} sent; outbox {left}")
+    assert set(left) <= {"sent", "pending"}  # none left claimed ("sending")
+    assert left.get("sent", 0) == len(counts) > 0  # what FCM took is recorded as sent
+    assert max(counts.values()) == 1
+
+
 def test_dispatch_once_killed_mid_run_then_rerun_later_resends_one_call_at_most(
         app, conference, migrated, seed_recipients, statuses):
     """The issue's second case: `dispatch --once` killed after 1,200 log lines, then run
