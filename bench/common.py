@@ -45,7 +45,11 @@ def machine_speed() -> str:
             f"{time.process_time() - started:.2f} s of CPU")
 
 
-SENDERS = ("process", "threads")
+def add_sender_option(parser) -> None:
+    """``--sender``: `make_sender`'s kind."""
+    parser.add_argument("--sender", choices=("process", "threads"), default="process",
+                        help="the dispatcher's: a process of its own, as the worker "
+                             "sends, or threads in this process (PUSH_PROCESS=0)")
 
 
 def make_sender(kind: str, firebase, fake_url: str, account: str):

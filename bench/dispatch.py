@@ -27,8 +27,8 @@ from pathlib import Path
 
 import firebase_admin
 import sqlalchemy as sa
-from common import (SENDERS, add_crowd, fresh_database, make_sender, reset_fake, start_fake,
-                    stats, vacuum_outbox)
+from common import (add_crowd, add_sender_option, fresh_database, make_sender, reset_fake,
+                    start_fake, stats, vacuum_outbox)
 from firebase_admin import credentials, messaging
 from flask_migrate import upgrade
 
@@ -135,9 +135,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default=None,
                         help="a database to use; its schema is dropped first")
-    parser.add_argument("--sender", choices=SENDERS, default="process",
-                        help="the dispatcher's: a process of its own, as the worker "
-                             "sends, or threads in this process (PUSH_PROCESS=0)")
+    add_sender_option(parser)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import firebase_admin
 import sqlalchemy as sa
-from common import SENDERS, fresh_database, machine_speed, make_sender, start_fake
+from common import add_sender_option, fresh_database, machine_speed, make_sender, start_fake
 from dispatch import run_dispatcher, run_raw
 from firebase_admin import credentials
 from flask_migrate import upgrade
@@ -209,9 +209,7 @@ def main():
                         help="dispatcher and raw send_each runs, alternated")
     parser.add_argument("--database-url", default=None,
                         help="a database to use; its schema is dropped first")
-    parser.add_argument("--sender", choices=SENDERS, default="process",
-                        help="the dispatcher's: a process of its own, as the worker "
-                             "sends, or threads in this process (PUSH_PROCESS=0)")
+    add_sender_option(parser)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
