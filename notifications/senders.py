@@ -373,8 +373,8 @@ def child_close() -> None:
 
 # --- choosing ---------------------------------------------------------------------------
 
-# What a sender is made from: all a child process needs to make the same one.
-SENDER_SETTINGS = ("PUSH_BACKEND", "FIREBASE_CREDENTIALS", "FIREBASE_APP_NAME", "FCM_ENDPOINT")
+# What FcmSender.from_config reads: all a child process needs to make the same sender.
+SENDER_SETTINGS = ("FIREBASE_CREDENTIALS", "FIREBASE_APP_NAME", "FCM_ENDPOINT")
 
 
 def from_config(config) -> Sender:
