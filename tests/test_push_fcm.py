@@ -387,6 +387,19 @@ def test_a_sender_process_that_dies_is_replaced_and_its_call_retried(
     assert fake_fcm.targets() == ["fid-1"]
 
 
+def test_a_sender_process_that_cannot_be_replaced_says_so_and_still_closes(
+        fake_fcm, process_config, workers):
+    sender = senders.from_config(process_config)
+    Path(process_config["FIREBASE_CREDENTIALS"]).unlink()  # the next child cannot sign in
+    os.kill(sender.pid, signal.SIGKILL)
+    assert workers.wait_for(lambda: not workers.alive(sender.pid), timeout=10)
+
+    with pytest.raises(RuntimeError, match="sending process could not start"):
+        sender.send([Push(1, 1, "fid-1", "android", "T", "B", {}, None, None)], NOW)
+    sender.close()  # the worker's stop still goes through
+    assert fake_fcm.targets() == []
+
+
 def test_a_sender_process_ignores_the_stop_signals_its_worker_handles(fake_fcm, process_config):
     sender = senders.from_config(process_config)
     try:
