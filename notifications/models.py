@@ -20,6 +20,8 @@ LIVE_SQL = "status IN ('pending', 'sending')"
 # ``ping:<id>``: notifications/broadcasts.py); only theirs are in the index on origin.
 BROADCASTS = ("announcement", "ping")
 BROADCASTS_SQL = "kind IN ('announcement', 'ping')"
+# The kind of a session's reminders (notifications/reminders.py).
+REMINDER = "reminder"
 
 
 class OutboxMessage(db.Model):
@@ -123,6 +125,31 @@ class OutboxFanout(db.Model):
     priority: Mapped[str] = mapped_column(String(8))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReminderReplan(db.Model):
+    """A session's reminders to a crowd, still to follow a release.
+
+    Once a release's pushes were fan-outs, re-keying the reminders of a session
+    thousands follow (a new row version in six indexes each) was most of its time. For
+    a session of ``PUSH_FANOUT_FROM`` people or more, the release writes this row
+    instead, in its transaction, and the dispatcher re-plans the reminders from the
+    session as it is then (`notifications.releases.replan_waiting`), before it claims,
+    in a transaction of its own that deletes the row. Until then no reminder of the
+    session is claimed (`outbox.claimable`): none goes out at an old time, nor for a
+    cancelled session.
+    """
+
+    __tablename__ = "reminder_replans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    # When the session started before the release: what its pending reminders' keys
+    # name, to re-key them in place. None for a session the release added.
+    starts_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -36,7 +36,7 @@ from companion.extensions import db
 from companion.people.models import Device
 from companion.timeutil import UTCDateTime
 
-from .models import LIVE, InboxNotification, OutboxFanout, OutboxMessage
+from .models import LIVE, REMINDER, InboxNotification, OutboxFanout, OutboxMessage, ReminderReplan
 
 NO_SYNC = {"synchronize_session": False}
 
@@ -130,6 +130,11 @@ def claimable(now: datetime):
         OutboxMessage.next_attempt_at <= now,
         or_(OutboxMessage.status == "pending", OutboxMessage.locked_until < now),
         or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > now),
+        # not a reminder whose session a release left to re-plan (models.ReminderReplan):
+        # spelt NOT IN, a filter on each row the index gives (the table is all but
+        # always empty), not a join that would read every live message first
+        or_(OutboxMessage.kind != REMINDER,
+            OutboxMessage.session_id.not_in(select(ReminderReplan.session_id))),
     )
 
 
@@ -287,13 +292,15 @@ def settle(sent: list[int], changes: list[dict], gone_devices: set[int],
 
 def next_due() -> datetime | None:
     """When the earliest pending message falls due (the worker sleeps until then), or
-    a fan-out whose messages are still to be written. Spelt for the partial index on
-    (next_attempt_at, id) of live messages."""
+    a fan-out whose messages are still to be written, or reminders still to re-plan.
+    Spelt for the partial index on (next_attempt_at, id) of live messages."""
     due = [moment for moment in db.session.execute(select(
         select(func.min(OutboxMessage.next_attempt_at))
         .where(OutboxMessage.status.in_(LIVE), OutboxMessage.status == "pending")
         .scalar_subquery(),
-        select(func.min(OutboxFanout.due_at)).scalar_subquery())).one() if moment is not None]
+        select(func.min(OutboxFanout.due_at)).scalar_subquery(),
+        select(func.min(ReminderReplan.created_at)).scalar_subquery(),
+    )).one() if moment is not None]
     return min(due, default=None)
 
 

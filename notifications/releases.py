@@ -4,26 +4,34 @@ Receives ``companion.signals.schedule_released`` in the release's transaction:
 - reminders of the changed and removed sessions are re-planned for everyone who has
   them on their agenda afterwards, and cancelled for everyone else (new times and
   rooms, none for a cancelled or removed session, new ones for an added session); a
-  moved session's untried pending reminders are re-keyed to the new time in place;
+  moved session's untried pending reminders are re-keyed to the new time in place.
+  A session of ``PUSH_FANOUT_FROM`` people or more is left to the dispatcher instead
+  (models.ReminderReplan, `replan_waiting`), as the release's pushes to a crowd are:
+  none of its reminders is sent until they follow;
 - each affected attendee gets ONE ``schedule_change`` push for the release, saying what
   changed for them (their sessions only), in their language. Speakers and moderators of
   a changed session are told even when they muted schedule changes.
 """
 
 import json
+from collections import Counter
 from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import NamedTuple
 
+from flask import current_app
 from sqlalchemy import Text, cast, or_, select, update
 
 from companion.db import id_in
 from companion.extensions import db
-from companion.people.agenda import reminder_lead, reminders_on
+from companion.people.agenda import reminder_lead, reminders_on, session_agenda
 from companion.people.models import Attendee
 from companion.schedule.models import Event, ScheduleVersion, Session
 from companion.signals import schedule_released
 
-from .models import OutboxMessage
+from . import outbox
+from .models import OutboxMessage, ReminderReplan
 from .notify import ID, Notified, key_sql, notify
 from .reminders import KIND as REMINDER
 from .reminders import reminder_key, session_values
@@ -124,9 +132,62 @@ def tell(event: Event, version: ScheduleVersion, affected, by_id: dict) -> Notif
     return notified
 
 
+def crowded(sessions: list[Session], affected) -> list[Session]:
+    """Those of the sessions whose reminders are left to the dispatcher: the ones with
+    ``PUSH_FANOUT_FROM`` people or more on their agenda, or told of the release."""
+    told = Counter(session_id for ids in affected.sessions.values() for session_id in ids)
+    crowd = current_app.config["PUSH_FANOUT_FROM"]
+    return [session for session in sessions
+            if max(len(affected.agendas.get(session.id, ())), told[session.id]) >= crowd]
+
+
+@dataclass
+class Agendas:
+    """What `replan` reads of a release's `Affected`, for sessions it did not release."""
+
+    agendas: dict[int, dict[int, bool]] = field(default_factory=dict)
+    starts: dict[int, datetime] = field(default_factory=dict)
+
+
+def replan_waiting(limit: int = 20) -> int:
+    """Re-plan the reminders of the sessions releases left to the dispatcher
+    (models.ReminderReplan), from each session and agenda as they are now, and delete
+    those rows; how many sessions. The dispatcher's claiming transaction runs it before
+    it claims, as `notify.expand`: on PostgreSQL a row another worker is re-planning is
+    skipped (and its reminders are not claimed until it commits), on SQLite the write
+    lock keeps workers apart."""
+    table = ReminderReplan.__table__
+    taken = (select(table.c.id).order_by(table.c.id).limit(limit)
+             .with_for_update(skip_locked=True))
+    starts: dict[int, datetime | None] = {}
+    for _, session_id, starts_before in sorted(db.session.execute(
+            table.delete().where(table.c.id.in_(taken))
+            .returning(table.c.id, table.c.session_id, table.c.starts_before)).all()):
+        # the first release's start: what the reminders name (a later release's start
+        # was never planned, or was re-keyed by that release itself)
+        starts.setdefault(session_id, starts_before)
+    for session_id, starts_before in starts.items():
+        session = db.session.get(Session, session_id)
+        if session is None:  # deleted since: its reminders went with it
+            continue
+        planning = Agendas(
+            agendas={} if session.status == "cancelled" else {
+                session_id: session_agenda(session)},
+            starts={} if starts_before is None else {session_id: starts_before})
+        replan([session], [], planning, recipients(planning.agendas.get(session_id, {})))
+    return len(starts)
+
+
 @schedule_released.connect
 def on_schedule_released(event: Event, version: ScheduleVersion, sessions: list[Session],
                          removed: list[int], affected, **_) -> Notified:
     by_id = recipients(set(affected.sessions).union(*affected.agendas.values()))
-    replan(sessions, removed, affected, by_id)
+    later = crowded(sessions, affected)
+    replan([session for session in sessions if session not in later], removed, affected,
+           by_id)
+    if later:
+        db.session.add_all(ReminderReplan(session_id=session.id,
+                                          starts_before=affected.starts.get(session.id))
+                           for session in later)
+        outbox.wake_workers()
     return tell(event, version, affected, by_id)

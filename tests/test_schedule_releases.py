@@ -5,7 +5,7 @@ firebase-admin against the fake FCM. The event is shifted into the future
 
 import threading
 import time
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from flask import g
@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from companion import auth
 from companion.extensions import db
 from companion.organising.audit import AuditEntry
-from companion.people.models import Attendee
+from companion.people.models import Attendee, Bookmark
 from companion.schedule import operations as schedule_ops
 from companion.schedule import releases
 from companion.schedule.models import (
@@ -24,8 +24,14 @@ from companion.schedule.models import (
     Session,
     SessionPerson,
 )
-from notifications import reminders
-from notifications.models import InboxNotification, OutboxFanout, OutboxMessage
+from notifications import outbox, reminders
+from notifications import releases as notification_releases
+from notifications.models import (
+    InboxNotification,
+    OutboxFanout,
+    OutboxMessage,
+    ReminderReplan,
+)
 
 # A Monday the day after the spring change to summer time, as 30 March 2020 was.
 SHIFT_TO = "2027-03-29"
@@ -345,10 +351,33 @@ def test_a_speaker_who_muted_schedule_changes_is_still_told(client, people, key,
     assert set(pushed()) == {"follower", "speaker", "moderator"}
 
 
-# --- reminders follow in the same transaction ----------------------------------------
+# --- reminders follow in the same transaction, or the worker's first step -------------
+
+@pytest.fixture(params=["by the release", "by the worker"])
+def replanned(request, app, dispatch):
+    """``replanned()`` after a release: its reminders as the dispatcher finds them.
+
+    By the release: they followed in its transaction. By the worker: the release is to
+    a crowd (``PUSH_FANOUT_FROM`` 1), which leaves each changed session's reminders to
+    the dispatcher's first step (models.ReminderReplan); ``replanned()`` runs the
+    dispatcher once (nothing is due on the real clock), as the worker would.
+    """
+    if request.param == "by the release":
+        return lambda: None
+    app.config["PUSH_FANOUT_FROM"] = 1
+
+    def run() -> None:
+        db.session.expire_all()
+        assert db.session.scalar(select(func.count()).select_from(ReminderReplan))
+        dispatch()
+        db.session.expire_all()
+        assert not db.session.scalar(select(func.count()).select_from(ReminderReplan))
+
+    return run
+
 
 def test_reminders_follow_moves_cancellations_additions_and_removals(
-        client, people, key, runner):
+        client, people, key, runner, replanned):
     assert runner.invoke(args=["notifications", "plan"]).exit_code == 0
     panel_1, panel_2, panel_3 = key("panel-1"), key("panel-2"), key("panel-3")
     # Panel 1: 16:30 summer time, the reminder 10 minutes ahead: 14:20 UTC
@@ -364,6 +393,7 @@ def test_reminders_follow_moves_cancellations_additions_and_removals(
     before = pending_reminders(panel_1)
     assert set(before) == {"2027-03-29T14:20:00+00:00"}  # a draft moves no reminder
     publish(client, people)
+    replanned()
 
     everyone_but_muter = len(people) - 2  # less the headers and the muter
     assert set(pending_reminders(panel_1)) == {"2027-03-29T14:50:00+00:00"}
@@ -393,21 +423,23 @@ def reminder_rows(session_id: int) -> dict[str, tuple]:
     }
 
 
-def move_keynotes(client, people, key, start: str, end: str) -> None:
+def move_keynotes(client, people, key, start: str, end: str, replanned=lambda: None) -> None:
     assert client.patch(f"{API}/sessions/{key('keynotes')}", headers=people["headers"],
                         json={"starts_at": f"{DAY_1}T{start}:00+02:00",
                               "ends_at": f"{DAY_1}T{end}:00+02:00"}).status_code == 200
     publish(client, people)
+    replanned()
 
 
-def test_a_moved_sessions_reminders_are_rekeyed_in_place(client, people, key, runner):
+def test_a_moved_sessions_reminders_are_rekeyed_in_place(client, people, key, runner,
+                                                         replanned):
     """A release moves each untried pending reminder of a moved session: the same row,
     its key and due time at the new start, nothing cancelled and nothing added."""
     assert runner.invoke(args=["notifications", "plan"]).exit_code == 0
     keynotes = key("keynotes")
     before = reminder_rows(keynotes)
     assert {status for *_, status in before.values()} == {"pending"}
-    move_keynotes(client, people, key, "15:45", "16:15")
+    move_keynotes(client, people, key, "15:45", "16:15", replanned)
     after = reminder_rows(keynotes)
     assert after.keys() == before.keys()  # the same rows, none new
     assert {status for *_, status in after.values()} == {"pending"}
@@ -429,8 +461,98 @@ def test_a_moved_sessions_reminders_are_rekeyed_in_place(client, people, key, ru
     assert all_pending() == planned
 
 
+def claimed_at(moment: datetime, session_id: int) -> set[int]:
+    """The session's reminders among all a claim at ``moment`` takes (not kept)."""
+    ids = outbox.claim(moment, 10_000, timedelta(minutes=1))
+    mine = set(db.session.scalars(select(OutboxMessage.id).where(
+        OutboxMessage.id.in_(ids), OutboxMessage.session_id == session_id)))
+    db.session.rollback()
+    return mine
+
+
+def test_a_crowds_reminders_wait_for_the_worker_and_none_goes_out_meanwhile(
+        app, client, people, key, runner, dispatch):
+    """A session of PUSH_FANOUT_FROM people or more: the release leaves its reminders
+    to the dispatcher's first step, and until then no claim takes one, even at its old
+    time; after it, the same rows at the new time."""
+    app.config["PUSH_FANOUT_FROM"] = 1
+    assert runner.invoke(args=["notifications", "plan"]).exit_code == 0
+    keynotes, follower = key("keynotes"), people["follower"].id
+    before = reminder_rows(keynotes)
+    (mine,) = [message_id for message_id, (key_, *_) in before.items()
+               if key_.startswith(f"reminder:{follower}:")]
+    # 15:30 summer time is 13:30 UTC: the follower's reminder due at 13:20
+    assert before[mine][1] == "2027-03-29T13:20:00+00:00"
+    old_time = datetime(2027, 3, 29, 13, 21, tzinfo=timezone.utc)
+    assert mine in claimed_at(old_time, keynotes)
+
+    move_keynotes(client, people, key, "15:45", "16:15")
+    assert reminder_rows(keynotes) == before  # not yet: the release left them
+    (waiting,) = db.session.scalars(select(ReminderReplan)).all()
+    assert (waiting.session_id, waiting.starts_before) == (
+        keynotes, datetime(2027, 3, 29, 13, 30, tzinfo=timezone.utc))
+    assert claimed_at(old_time, keynotes) == set()  # none at its old time meanwhile
+
+    dispatch()  # the worker's first step
+    after = reminder_rows(keynotes)
+    assert after.keys() == before.keys()
+    assert after[mine] == (f"reminder:{follower}:{keynotes}:2027-03-29T13:45:00+00:00",
+                           "2027-03-29T13:35:00+00:00", "pending")
+    assert not db.session.scalars(select(ReminderReplan)).all()
+    assert mine not in claimed_at(old_time, keynotes)  # (the speaker's is due: 13:15)
+    assert mine in claimed_at(old_time + timedelta(minutes=15), keynotes)
+
+
+@pytest.mark.postgres
+def test_a_session_another_worker_is_replanning_is_skipped_and_none_of_it_claimed(
+        pg_conference):
+    """PostgreSQL, two workers: while one holds a session's re-plan (its row locked,
+    as ``replan_waiting`` takes it), the other neither waits for it nor claims one of
+    the session's reminders at its old time; the first re-plans it and commits."""
+    app = pg_conference
+    app.config["PUSH_FANOUT_FROM"] = 1
+    with app.app_context():
+        event = schedule_ops.get_event("alliance-2020")
+        organiser = Attendee(event=event, email="olga@example.org", name="Olga",
+                             roles=["organiser"])
+        follower = Attendee(event=event, email="fay@example.org", name="Fay")
+        db.session.add_all([organiser, follower])
+        db.session.flush()
+        keynotes = db.session.scalar(select(Session.id).where(Session.key == "keynotes"))
+        db.session.add(Bookmark(attendee_id=follower.id, session_id=keynotes))
+        db.session.commit()
+        reminders.sync_event(event)
+        token, _ = auth.issue_token(organiser)
+        db.session.commit()
+        follower_id = follower.id
+    client = app.test_client()
+    assert client.patch(f"{API}/sessions/{keynotes}", headers={
+        "Authorization": f"Bearer {token}"}, json={
+        "starts_at": "2020-03-30T15:45:00+02:00",
+        "ends_at": "2020-03-30T16:15:00+02:00"}).status_code == 200
+    assert client.post(f"{API}/schedule/publish", json={"note": "Later"}, headers={
+        "Authorization": f"Bearer {token}"}).status_code == 201
+    # the follower's reminder was due at 13:20 UTC, 10 minutes before 15:30 summer time
+    old_time = datetime(2020, 3, 30, 13, 21, tzinfo=timezone.utc)
+    with app.app_context():  # the first worker takes the re-plan
+        (taken,) = db.session.scalars(
+            select(ReminderReplan.id).with_for_update(skip_locked=True)).all()
+        with app.app_context():  # the second, meanwhile
+            started = time.monotonic()
+            assert notification_releases.replan_waiting() == 0  # skipped, not waited for
+            assert claimed_at(old_time, keynotes) == set()
+            assert time.monotonic() - started < 5
+        assert notification_releases.replan_waiting() == 1
+        db.session.commit()
+        assert claimed_at(old_time, keynotes) == set()
+        mine = claimed_at(old_time + timedelta(minutes=15), keynotes)
+        assert [key_ for key_, in db.session.execute(
+            select(OutboxMessage.key).where(OutboxMessage.id.in_(mine)))] == [
+            f"reminder:{follower_id}:{keynotes}:2020-03-30T13:45:00+00:00"]
+
+
 def test_a_tried_reminder_is_not_rekeyed_and_a_cancelled_one_is_not_duplicated(
-        client, people, key, runner):
+        client, people, key, runner, replanned):
     """A reminder already tried (waiting for a retry) is cancelled and a new one made;
     moved back, the session's cancelled reminder of that time is pending again, and the
     other one cancelled: one pending reminder each, whatever holds the key."""
@@ -442,14 +564,14 @@ def test_a_tried_reminder_is_not_rekeyed_and_a_cancelled_one_is_not_duplicated(
     db.session.execute(text("UPDATE push_outbox SET attempts = 1 WHERE id = :id"),
                        {"id": tried})
     db.session.commit()
-    move_keynotes(client, people, key, "15:45", "16:15")
+    move_keynotes(client, people, key, "15:45", "16:15", replanned)
     moved = reminder_rows(keynotes)
     assert moved[tried][2] == "cancelled"
     (fresh,) = [message_id for message_id, (key_, _, status) in moved.items()
                 if key_.startswith(f"reminder:{follower}:") and status == "pending"]
     assert fresh not in first and moved[fresh][0].endswith("T13:45:00+00:00")
 
-    move_keynotes(client, people, key, "15:30", "16:00")  # back: the tried one's key
+    move_keynotes(client, people, key, "15:30", "16:00", replanned)  # back: the tried one's key
     back = reminder_rows(keynotes)
     mine = {message_id: row for message_id, row in back.items()
             if row[0].startswith(f"reminder:{follower}:")}
@@ -459,11 +581,13 @@ def test_a_tried_reminder_is_not_rekeyed_and_a_cancelled_one_is_not_duplicated(
     assert len(pending) == len({row[0].split(":")[1] for row in pending})  # one each
 
 
-def test_a_speaker_is_reminded_30_minutes_ahead_of_a_new_session(client, people, key):
+def test_a_speaker_is_reminded_30_minutes_ahead_of_a_new_session(client, people, key,
+                                                                  replanned):
     added = client.post(f"{API}/sessions", headers=people["headers"], json={
         "kind": "side_event", "title": "Side event", "starts_at": f"{DAY_2}T17:00:00+02:00",
         "ends_at": f"{DAY_2}T18:00:00+02:00", "speakers": [people["bystander"].id]}).json
     publish(client, people)
+    replanned()
     assert pending_reminders(added["id"]) == ["2027-03-30T14:30:00+00:00"]
     people["bystander"].notify = {**people["bystander"].notify, "reminders": False}
     db.session.commit()
@@ -471,6 +595,7 @@ def test_a_speaker_is_reminded_30_minutes_ahead_of_a_new_session(client, people,
                  "starts_at": f"{DAY_2}T17:30:00+02:00", "ends_at": f"{DAY_2}T18:30:00+02:00"},
                  headers=people["headers"])
     publish(client, people)
+    replanned()
     assert pending_reminders(added["id"]) == []
 
 

@@ -241,23 +241,30 @@ def released_agenda(attendee, release: Release) -> list[ScheduleItem]:
     return agenda(attendee, reasons, release.sessions)
 
 
-def session_audience(session: Session) -> list[Attendee]:
-    """Who has the session on their agenda: the inverse of ``personal_schedule``.
-
-    For telling the right people about a change to one session.
+def session_agenda(session: Session) -> dict[int, bool]:
+    """Who has the session on their agenda (the inverse of ``personal_schedule``), by
+    attendee id: whether as its speaker or moderator (which sets their reminder's lead).
     """
     choices = db.session.execute(
         select(Bookmark.attendee_id, Bookmark.following).where(Bookmark.session_id == session.id)
     ).all()
-    ids = {attendee_id for attendee_id, following in choices if following}
-    ids |= set(db.session.scalars(
-        select(SessionPerson.attendee_id).where(SessionPerson.session_id == session.id)
-    ))
+    agenda = {attendee_id: False for attendee_id, following in choices if following}
     if session.kind in (session.event.reminder_kinds or []):
         muted = {attendee_id for attendee_id, following in choices if not following}
         everyone = db.session.scalars(
             select(Attendee.id).where(Attendee.event_id == session.event_id)
         )
-        ids |= set(everyone) - muted
+        agenda.update((attendee_id, False) for attendee_id in everyone
+                      if attendee_id not in muted)
+    agenda.update((attendee_id, True) for attendee_id in db.session.scalars(
+        select(SessionPerson.attendee_id).where(SessionPerson.session_id == session.id)
+    ))
+    return agenda
+
+
+def session_audience(session: Session) -> list[Attendee]:
+    """The attendees of ``session_agenda``: for telling the right people about a change
+    to one session."""
     by_id = select(Attendee).order_by(Attendee.id)
-    return [attendee for (attendee,) in rows_in(by_id, Attendee.id, sorted(ids))]
+    return [attendee for (attendee,) in rows_in(by_id, Attendee.id,
+                                                sorted(session_agenda(session)))]
