@@ -259,13 +259,10 @@ def expand(limit: int = 20) -> int:
     """Write the messages of waiting fan-outs (models.OutboxFanout), a row per attendee
     as `write_shared` would have written them, and delete the fan-outs; how many
     messages were written. The dispatcher's claiming transaction runs it before it
-    claims: on PostgreSQL a fan-out another worker is expanding is skipped, on SQLite
-    the write lock keeps workers apart. An attendee erased meanwhile gets nothing."""
-    taken = (select(FANOUTS.c.id).order_by(FANOUTS.c.id).limit(limit)
-             .with_for_update(skip_locked=True))
+    claims, taking the fan-outs with `outbox.take_waiting` (one another worker is
+    expanding is skipped). An attendee erased meanwhile gets nothing."""
     written = 0
-    for fanout in db.session.execute(
-            FANOUTS.delete().where(FANOUTS.c.id.in_(taken)).returning(*FANOUTS.c)).all():
+    for fanout in outbox.take_waiting(FANOUTS, limit, *FANOUTS.c):
         shared = new_message(fanout.key, fanout.due_at,
                              **{name: getattr(fanout, name) for name in FANOUT_COLUMNS})
         written += insert_shared(fanout.key, shared, fanout.attendee_ids)

@@ -216,6 +216,18 @@ def renewal(dialect: str):
     return update(OutboxMessage).where(held).values(locked_until=bindparam("until"))
 
 
+def take_waiting(table, limit: int, *columns) -> list:
+    """Up to ``limit`` rows of a table of work waiting for the dispatcher (fan-outs,
+    re-plans), deleted as they are taken: their ``columns``, oldest first. On
+    PostgreSQL a row another worker holds is skipped; on SQLite the write lock keeps
+    workers apart."""
+    taken = (select(table.c.id).order_by(table.c.id).limit(limit)
+             .with_for_update(skip_locked=True))
+    rows = db.session.execute(table.delete().where(table.c.id.in_(taken))
+                              .returning(table.c.id.label("taken_id"), *columns)).all()
+    return sorted(rows, key=lambda row: row.taken_id)  # RETURNING keeps no order
+
+
 def expire_overdue(now: datetime) -> int:
     """Give up on messages that were not sent before their expiry; never send them late."""
     result = db.session.execute(

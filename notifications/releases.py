@@ -16,7 +16,6 @@ Receives ``companion.signals.schedule_released`` in the release's transaction:
 import json
 from collections import Counter
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
@@ -68,17 +67,18 @@ def recipients(ids: Collection[int]) -> dict[int, Recipient]:
     return by_id
 
 
-def replan(changed: list[Session], removed: list[int], affected, by_id: dict) -> None:
+def replan(changed: list[Session], removed: list[int], agendas: dict[int, dict[int, bool]],
+           starts: dict[int, datetime], by_id: dict) -> None:
     """The reminders of the changed and removed sessions, as ``sync_session`` would
-    plan them, from the agendas the release already found (``affected.agendas``):
+    plan them, from the agendas already found (``agendas``, as `Affected.agendas`):
     one `notify` per changed session and lead time, which re-keys the reminders at the
-    session's time before the release (``affected.starts``) in place rather than
+    session's time before the release (``starts``) in place rather than
     writing new rows beside them, and one statement per session cancelling what is
     still no longer wanted (old times, cancelled or removed sessions, people no longer
     concerned), none of it loaded."""
     pending = (OutboxMessage.kind == REMINDER, OutboxMessage.status == "pending")
     for session in changed:
-        agenda = affected.agendas.get(session.id, {})
+        agenda = agendas.get(session.id, {})
         by_lead: dict = {}  # reminders due at the same time share one notify
         leads: dict = {}  # the lead by (minutes, role): the crowd shares a few
         for attendee_id, has_role in agenda.items():
@@ -90,7 +90,7 @@ def replan(changed: list[Session], removed: list[int], affected, by_id: dict) ->
                     lead = leads[setting] = reminder_lead(attendee, ROLE if has_role else NO_ROLE)
                 by_lead.setdefault(lead, []).append(attendee)
         key = reminder_key(ID, session)
-        was = affected.starts.get(session.id)
+        was = starts.get(session.id)
         for lead, recipients in by_lead.items():
             notify(
                 REMINDER, recipients, session_values(session),
@@ -141,40 +141,26 @@ def crowded(sessions: list[Session], affected) -> list[Session]:
             if max(len(affected.agendas.get(session.id, ())), told[session.id]) >= crowd]
 
 
-@dataclass
-class Agendas:
-    """What `replan` reads of a release's `Affected`, for sessions it did not release."""
-
-    agendas: dict[int, dict[int, bool]] = field(default_factory=dict)
-    starts: dict[int, datetime] = field(default_factory=dict)
-
-
 def replan_waiting(limit: int = 20) -> int:
     """Re-plan the reminders of the sessions releases left to the dispatcher
     (models.ReminderReplan), from each session and agenda as they are now, and delete
     those rows; how many sessions. The dispatcher's claiming transaction runs it before
-    it claims, as `notify.expand`: on PostgreSQL a row another worker is re-planning is
-    skipped (and its reminders are not claimed until it commits), on SQLite the write
-    lock keeps workers apart."""
+    it claims, as `notify.expand` (both take their rows with `outbox.take_waiting`); a
+    session another worker is re-planning stays unclaimed until it commits."""
     table = ReminderReplan.__table__
-    taken = (select(table.c.id).order_by(table.c.id).limit(limit)
-             .with_for_update(skip_locked=True))
     starts: dict[int, datetime | None] = {}
-    for _, session_id, starts_before in sorted(db.session.execute(
-            table.delete().where(table.c.id.in_(taken))
-            .returning(table.c.id, table.c.session_id, table.c.starts_before)).all()):
+    for row in outbox.take_waiting(table, limit, table.c.session_id, table.c.starts_before):
         # the first release's start: what the reminders name (a later release's start
         # was never planned, or was re-keyed by that release itself)
-        starts.setdefault(session_id, starts_before)
+        starts.setdefault(row.session_id, row.starts_before)
     for session_id, starts_before in starts.items():
         session = db.session.get(Session, session_id)
         if session is None:  # deleted since: its reminders went with it
             continue
-        planning = Agendas(
-            agendas={} if session.status == "cancelled" else {
-                session_id: session_agenda(session)},
-            starts={} if starts_before is None else {session_id: starts_before})
-        replan([session], [], planning, recipients(planning.agendas.get(session_id, {})))
+        agenda = {} if session.status == "cancelled" else session_agenda(session)
+        replan([session], [], {session_id: agenda},
+               {} if starts_before is None else {session_id: starts_before},
+               recipients(agenda))
     return len(starts)
 
 
@@ -183,8 +169,8 @@ def on_schedule_released(event: Event, version: ScheduleVersion, sessions: list[
                          removed: list[int], affected, **_) -> Notified:
     by_id = recipients(set(affected.sessions).union(*affected.agendas.values()))
     later = crowded(sessions, affected)
-    replan([session for session in sessions if session not in later], removed, affected,
-           by_id)
+    replan([session for session in sessions if session not in later], removed,
+           affected.agendas, affected.starts, by_id)
     if later:
         db.session.add_all(ReminderReplan(session_id=session.id,
                                           starts_before=affected.starts.get(session.id))
