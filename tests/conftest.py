@@ -22,6 +22,7 @@ from flask_migrate import upgrade
 from playwright.sync_api import sync_playwright
 from sqlalchemy import insert, select, update
 
+from companion.schedule import importing
 from companion import auth, create_app, readcache
 from companion.config import database_url
 from companion.extensions import db
@@ -167,7 +168,7 @@ def runner(app):
 @pytest.fixture
 def conference(app):
     """The seeded 20th Alliance conference."""
-    schedule_ops.seed_conference(schedule_ops.conference_data())
+    importing.seed_conference(schedule_ops.conference_data())
     db.session.commit()
     return schedule_ops.get_event("alliance-2020")
 
@@ -373,7 +374,7 @@ def make_pg_app(make_app, pg_migrated):
 def pg_conference(make_pg_app):
     app = make_pg_app()
     with app.app_context():
-        schedule_ops.seed_conference(schedule_ops.conference_data())
+        importing.seed_conference(schedule_ops.conference_data())
         db.session.commit()
     return app
 
