@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     g,
     redirect,
@@ -34,7 +35,9 @@ from ..organising.models import ANNOUNCEMENT_PRIORITIES, PING_TEMPLATES
 from ..organising.schemas import AnnouncementInSchema, PingInSchema
 from ..people import operations as people
 from ..people.models import ROLES, Attendee
-from ..schedule import operations as schedule, releases
+from ..schedule import importing, releases, sources
+from ..schedule import operations as schedule
+from ..schedule.programme import SourceError
 from ..schedule.models import LANGUAGES, Session, SessionPerson
 from ..schedule.schemas import (
     FACILITY_KINDS,
@@ -397,6 +400,39 @@ def release():
     except Refused as refused:
         return page("release.html", refused.status, **context, error=refused.message)
     flash(f"Released version {released.number}; {released.notified} people told.")
+    return redirect(url_for("console.release"))
+
+
+# --- importing a new version of the programme -----------------------------------------
+
+@blp.route("/import", methods=["GET", "POST"])
+@organisers_only
+def import_programme():
+    """A schedule file (frab XML, c3voc JSON, our JSON) into the draft; the Release page
+    then shows its changelog before anything is released."""
+    context = {"title": "Import a new version"}
+    if request.method == "GET":
+        return page("import.html", **context)
+    request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return page("import.html", 422, **context, error="Choose a schedule file.")
+    event = me().event
+    try:
+        programme = sources.parse(upload.read(), event.timezone)
+        outcome = attempt(importing.import_programme, programme, event.slug, actor=me(),
+                          timezone_name=event.timezone)
+    except SourceError as error:
+        return page("import.html", 422, **context,
+                    error=f"{upload.filename}: {error}. Nothing changed.")
+    except Refused as refused:
+        return page("import.html", refused.status, **context, error=refused.message)
+    for warning in outcome.warnings:
+        flash(f"Warning: {warning}")
+    if not outcome.changes:
+        flash(f"{upload.filename} changes nothing released: nothing to release.")
+        return redirect(url_for("console.import_programme"))
+    flash(f"{upload.filename}: its changes are in the draft. Review them and release.")
     return redirect(url_for("console.release"))
 
 
