@@ -34,7 +34,7 @@ from ..organising.models import ANNOUNCEMENT_PRIORITIES, PING_TEMPLATES
 from ..organising.schemas import AnnouncementInSchema, PingInSchema
 from ..people import operations as people
 from ..people.models import ROLES, Attendee
-from ..schedule import operations as schedule, releases
+from ..schedule import conflicts, operations as schedule, releases
 from ..schedule.models import LANGUAGES, Session, SessionPerson
 from ..schedule.schemas import (
     FACILITY_KINDS,
@@ -382,8 +382,11 @@ def release():
     version = releases.current_version(event) + 1
     counts = notified_by_change(event, plan)
     note = request.form.get("note", "")[:2000]
+    warnings = conflicts.draft_warnings(event, releases.draft_sessions(event),
+                                        releases.draft_rooms(event))
     context = {"title": "Release", "changes": plan.changes, "counts": counts,
-               "version": version, "note": note, "people": attendees_by_id()}
+               "version": version, "note": note, "people": attendees_by_id(),
+               "warnings": warnings}
     if request.method == "GET":
         return page("release.html", **context)
     if request.form.get("version") != str(version):
