@@ -105,7 +105,8 @@ def test_a_session_past_the_end_of_its_day_and_warnings_never_block(client, who)
           force=True)  # 00:30 in Vienna the next morning
     warnings = of_kind(draft(client, who)["warnings"], "past_day_end")
     assert [w["session_ids"] for w in warnings] == [[panel_4]]
-    assert "ends after its day (Tue 31 Mar) ends at 00:00" in warnings[0]["message"]
+    assert "runs past the end of its day (Tue 31 Mar, which ends at 00:00)" in warnings[0][
+        "message"]
 
     released = client.post(f"{API}/schedule/publish", json={"note": "Late night"},
                            headers=who["headers"])
@@ -127,7 +128,7 @@ def test_the_day_ends_at_the_events_day_change():
     }
     warnings = conflicts.draft_warnings(night, sessions, {})
     assert [(w["kind"], w["session_ids"]) for w in warnings] == [("past_day_end", [2])]
-    assert "ends at 04:00" in warnings[0]["message"]
+    assert "which ends at 04:00" in warnings[0]["message"]
 
 
 def test_a_thousand_sessions_are_swept_not_compared_pairwise(app):

@@ -17,12 +17,9 @@ from sqlalchemy import select
 from ..extensions import db
 from ..people.models import Attendee
 from .days import day_bounds, event_day
+from .releases import instant
 
 KINDS = ("room_overlap", "person_overlap", "past_day_end")
-
-
-def _instant(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 def linked(people: Iterable) -> set[int]:
@@ -58,7 +55,7 @@ def draft_warnings(event, sessions: dict[int, dict], rooms: dict[int, dict]) -> 
     for session_id, state in sessions.items():
         if state is None or state.get("status") == "cancelled":
             continue
-        starts, ends = _instant(state["starts_at"]), _instant(state["ends_at"])
+        starts, ends = instant(state["starts_at"]), instant(state["ends_at"])
         times[session_id] = (starts, ends)
         item = (starts, ends, session_id)
         if state.get("room_id") is not None:
@@ -83,8 +80,8 @@ def draft_warnings(event, sessions: dict[int, dict], rooms: dict[int, dict]) -> 
                           f"{named(first)} and {named(second)} overlap in {room}."))
     overlaps = {person_id: overlapping(items) for person_id, items in by_person.items()}
     wanted = sorted(person_id for person_id, pairs in overlaps.items() if pairs)
-    names = dict(db.session.execute(
-        select(Attendee.id, Attendee.name).where(Attendee.id.in_(wanted))).all()) if wanted else {}
+    names = dict(db.session.execute(select(Attendee.id, Attendee.name)
+                                    .where(Attendee.id.in_(wanted))).all()) if wanted else {}
     for person_id in wanted:
         person = names.get(person_id) or f"attendee {person_id}"
         for first, second in overlaps[person_id]:
@@ -95,9 +92,9 @@ def draft_warnings(event, sessions: dict[int, dict], rooms: dict[int, dict]) -> 
         day_ends = day_bounds(event, day)[1]
         if ends > day_ends:
             found.append(("past_day_end", [session_id],
-                          f"{named(session_id)} ends after its day "
-                          f"({day.strftime('%a %d %b')}) ends at "
-                          f"{day_ends.astimezone(zone).strftime('%H:%M')}."))
+                          f"{named(session_id)} runs past the end of its day "
+                          f"({day.strftime('%a %d %b')}, which ends at "
+                          f"{day_ends.astimezone(zone).strftime('%H:%M')})."))
     found.sort(key=lambda warning: (min(times[i][0] for i in warning[1]),
                                     KINDS.index(warning[0]), warning[1]))
     return [{"kind": kind, "session_ids": ids, "message": message}

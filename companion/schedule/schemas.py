@@ -218,7 +218,8 @@ class WarningSchema(Schema):
         "linked speaker or moderator in two sessions at once), past_day_end (a session "
         "ending after its event day ends)")})
     session_ids = fields.List(fields.Integer())
-    message = fields.String(metadata={"description": "Names the sessions and their local times"})
+    message = fields.String(metadata={
+        "description": "Names the sessions and their local times"})
 
 
 class DraftSchema(Schema):
