@@ -226,10 +226,23 @@ class ChangelogEntrySchema(Schema):
     changes = fields.List(fields.Nested(ChangeSchema))
 
 
+class WarningSchema(Schema):
+    kind = fields.String(metadata={"description": (
+        "room_overlap (two scheduled sessions in one room at once), person_overlap (a "
+        "linked speaker or moderator in two sessions at once), past_day_end (a session "
+        "ending after its event day ends)")})
+    session_ids = fields.List(fields.Integer())
+    message = fields.String(metadata={
+        "description": "Names the sessions and their local times"})
+
+
 class DraftSchema(Schema):
     version = fields.Integer(metadata={"description": "The version released now"})
     edits = fields.Integer(metadata={"description": "Sessions and rooms edited"})
     changes = fields.List(fields.Nested(ChangelogEntrySchema))
+    warnings = fields.List(fields.Nested(WarningSchema), metadata={"description": (
+        "What the schedule as the next release would have it should make organisers "
+        "look twice; never blocks a release")})
 
 
 class PublishSchema(Schema):

@@ -11,7 +11,7 @@ from ..config import public_url
 from ..extensions import MAX_ID, db
 from ..pagination import paginate
 from ..readcache import kept_per_version, read_row
-from . import exports, importing, operations, releases, sources
+from . import conflicts, exports, importing, operations, releases, sources
 from .programme import SourceError
 from .models import Event, ScheduleVersion
 from .schemas import (
@@ -184,11 +184,14 @@ class Draft(MethodView):
     @role_required("organiser")
     @blp.response(200, DraftSchema)
     def get(self, slug):
-        """The pending edits, as the changelog publish would release (organisers)"""
+        """The pending edits, as the changelog publish would release, and what the
+        organisers should look at first (organisers)"""
         event = organisers_event(slug)
         plan = releases.draft_plan(event)
+        warnings = conflicts.draft_warnings(event, releases.draft_sessions(event),
+                                            releases.draft_rooms(event))
         return {"version": releases.current_version(event), "changes": plan.changes,
-                "edits": len(plan.sessions) + len(plan.rooms)}
+                "edits": len(plan.sessions) + len(plan.rooms), "warnings": warnings}
 
 
 @blp.route("/<slug>/schedule/publish")
