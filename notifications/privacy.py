@@ -42,6 +42,7 @@ def naming(model, ids: list[int], of_kinds: tuple[str, ...] = tuple(NAMED_BY)):
 
 @attendee_exporting.connect
 def on_attendee_exporting(attendee_id: int, **_) -> dict[str, list]:
+    """The pushes to others that name them: what those said, by table."""
     return {model.__tablename__: db.session.execute(
         select(*(model.__table__.c[name] for name in SAID[model]))
         .where(naming(model, [attendee_id])).order_by(model.id)).all()
