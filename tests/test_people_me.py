@@ -163,8 +163,23 @@ def test_patch_me_changes_only_what_is_sent(client, make_attendee, bearer):
     assert (bob.language, bob.reminder_minutes, bob.directory_visible) == ("en", 10, False)
 
 
+def test_patch_me_matches_a_phones_locale(client, conference, make_attendee, bearer):
+    ada = make_attendee()
+    headers = bearer(ada)
+    assert client.patch("/api/v1/me", headers=headers, json={"language": "fr-CA"}
+                        ).json["language"] == "fr"
+    conference.languages = ["it", "en"]
+    db.session.commit()
+    response = client.patch("/api/v1/me", headers=headers, json={"language": "ja-JP"})
+    assert response.status_code == 200
+    assert response.json["language"] == "it"  # not served: the event's first, said back
+    db.session.refresh(ada)
+    assert ada.language == "it"
+
+
 @pytest.mark.parametrize("body", [
-    {"language": "xx"}, {"language": "English" * 10_000}, {"language": None},
+    {"language": "x"}, {"language": "English" * 10_000}, {"language": None},
+    {"language": "en-GB!"}, {"language": ["en"]},
     {"reminder_minutes": 121}, {"reminder_minutes": -1}, {"reminder_minutes": 0}, {"reminder_minutes": "10"},
     {"reminder_minutes": 10.5}, {"reminder_minutes": True},
     {"directory_visible": "yes"}, {"directory_visible": 1},
