@@ -83,6 +83,22 @@ def test_malformed_logins_are_422(client, make_attendee, body):
     assert_error(client.post("/api/v1/auth/login", json=body), 422)
 
 
+def test_retry_after_comes_only_with_the_429(client, make_attendee):
+    make_attendee(code=CODE, email="ada@example.org")
+    failed = login(client, "ada@example.org", "WRONG")
+    assert_error(failed, 401)
+    assert failed.headers["X-RateLimit-Remaining"] == "4"
+    assert "Retry-After" not in failed.headers  # 4 tries are left: nothing to wait for
+    signed_in = login(client, "ada@example.org")
+    assert signed_in.status_code == 200
+    assert "Retry-After" not in signed_in.headers
+    for _ in range(4):
+        login(client, "ada@example.org", "WRONG")
+    refused = login(client, "ada@example.org", "WRONG")
+    assert_error(refused, 429)
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+
+
 def test_logout_ends_only_that_token(client, make_attendee):
     make_attendee(code=CODE, email="ada@example.org")
     phone = {"Authorization": f"Bearer {login(client, 'ada@example.org').json['token']}"}
