@@ -6,12 +6,11 @@ caller may not reach answer as an unknown id would.
 
 from flask import Response, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth import current_attendee, login_required
 from ..config import public_url
 from ..extensions import MAX_ID
-from ..pagination import paginate
+from ..pagination import Blueprint, paginate
 from ..people.operations import own_event
 from . import cards, operations
 from .schemas import (
