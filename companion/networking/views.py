@@ -89,8 +89,11 @@ class ContactCardImage(MethodView):
     @blp.doc(responses=IMAGE_RESPONSES)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, token, kind):
-        """A card's QR image at the signed URL that /me/contact-card hands out (image
-        loaders can't send a token); it expires in 5 minutes, or when the code is rotated"""
+        """A card's QR image at a signed URL from /me/contact-card (no token)
+
+        Image loaders can't send a token: the URL is signed instead, and stops working after
+        5 minutes or when the code is rotated (404).
+        """
         return Response(cards.qr_image(operations.card_code_for_image(token), kind),
                         mimetype=cards.MIMETYPES[kind],
                         headers={"Cache-Control": f"private, max-age={cards.IMAGE_URL_SECONDS}"})
