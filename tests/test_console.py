@@ -266,6 +266,21 @@ def test_an_edit_is_the_apis_edit_speakers_moderators_link_and_cancel(organiser,
     assert set(entry.after) >= {"title", "status"}
 
 
+def test_the_form_keeps_the_end_it_shows_when_only_the_start_is_changed(organiser, cast):
+    panel_3 = session_id("panel-3")  # 11:00 to 12:30 in Vienna
+    token = csrf_token(organiser, f"/console/sessions/{panel_3}")
+    response = organiser.post(f"/console/sessions/{panel_3}", data={
+        "csrf_token": token, "title": db.session.get(Session, panel_3).title,
+        "starts_at": "2020-03-31T11:30", "ends_at": "2020-03-31T12:30",
+        "room_id": str(db.session.scalar(select(Room.id))),
+        "speakers": [str(cast["speaker"].id)], "moderators": [str(cast["moderator"].id)]})
+    assert response.status_code == 302
+    state, _ = releases.drafted_state(cast["organiser"].event, "session", panel_3)
+    # the API's lone starts_at would move the end too; the form says 12:30
+    assert (state["starts_at"], state["ends_at"]) == (
+        "2020-03-31T09:30:00+00:00", "2020-03-31T10:30:00+00:00")
+
+
 # --- release ---------------------------------------------------------------------------
 
 def test_the_release_page_counts_who_each_change_tells_and_confirms_once(

@@ -950,3 +950,35 @@ def test_two_draft_edits_at_once_both_succeed(edit, pg_conference, make_pg_app):
         assert drafts == {answers["first"]: "Side event", answer.json["id"]: "Side event"}
     else:
         assert drafts == {keynotes: "Second"}  # the last edit wins, as one after the other
+
+
+def test_a_lone_starts_at_moves_the_session_and_keeps_its_length(client, event, key,
+                                                                  make_attendee, bearer):
+    headers = bearer(make_attendee(roles=["organiser"]))
+    panel_1 = f"{API}/sessions/{key('panel-1')}"  # 16:30 to 18:00
+    moved = client.patch(panel_1, headers=headers, json={"starts_at": f"{DAY_1}T17:00:00+02:00"})
+    assert moved.status_code == 200, moved.json
+    assert (moved.json["starts_at"], moved.json["ends_at"]) == (
+        f"{DAY_1}T17:00:00+02:00", f"{DAY_1}T18:30:00+02:00")
+    # any offset: 15:15 UTC is 17:15 in Vienna
+    assert client.patch(panel_1, headers=headers, json={"starts_at": f"{DAY_1}T15:15:00Z"}
+                        ).json["ends_at"] == f"{DAY_1}T18:45:00+02:00"
+    both = client.patch(panel_1, headers=headers, json={
+        "starts_at": f"{DAY_1}T16:00:00+02:00", "ends_at": f"{DAY_1}T17:00:00+02:00"}).json
+    assert (both["starts_at"], both["ends_at"]) == (
+        f"{DAY_1}T16:00:00+02:00", f"{DAY_1}T17:00:00+02:00")  # sent together: as sent
+    longer = client.patch(panel_1, headers=headers, json={"ends_at": f"{DAY_1}T17:30:00+02:00"})
+    assert longer.json["starts_at"] == f"{DAY_1}T16:00:00+02:00"
+    publish(client, {"headers": headers})
+    public = client.get(panel_1).json
+    assert (public["starts_at"], public["ends_at"]) == (
+        f"{DAY_1}T16:00:00+02:00", f"{DAY_1}T17:30:00+02:00")
+
+
+def test_a_move_past_the_year_9999_is_a_422(client, event, key, make_attendee, bearer):
+    response = client.patch(f"{API}/sessions/{key('panel-1')}",
+                            headers=bearer(make_attendee(roles=["organiser"])),
+                            json={"starts_at": "9999-12-31T23:00:00+00:00", "force": True})
+    assert response.status_code == 422, response.json
+    assert set(response.json) == SHAPE
+    assert "starts_at" in response.json["errors"]

@@ -405,6 +405,8 @@ def edit_session(session_id):
         changed = {name: value for name, value in values.items()
                    if (releases.iso(value) if name in ("starts_at", "ends_at") else value)
                    != state.get(name)}
+        if "starts_at" in changed:  # the form's end as shown: a lone start would move it
+            changed["ends_at"] = values["ends_at"]
         if not changed:
             flash("Nothing changed.")
             return redirect(url_for("console.edit_session", session_id=session_id))

@@ -249,11 +249,23 @@ def create_session(event: Event, actor: Attendee, values: dict) -> SimpleNamespa
     return shown(event, session_id, state, released=False)
 
 
+def moved(before: dict, values: dict) -> dict:
+    """A lone ``starts_at`` moves the session and keeps its length; sent with ``ends_at``
+    (or with only ``ends_at``), the times are as sent."""
+    if "starts_at" not in values or "ends_at" in values:
+        return values
+    length = instant(before["ends_at"]) - instant(before["starts_at"])
+    try:
+        return {**values, "ends_at": values["starts_at"] + length}
+    except OverflowError:
+        refuse("starts_at", "The session would end after the year 9999.")
+
+
 def update_session(event: Event, actor: Attendee, session_id: int,
                    values: dict) -> SimpleNamespace:
     before, released = drafted_state(event, "session", session_id)
     force = values.get("force", False)
-    state = {**before, **as_state(values)}
+    state = {**before, **as_state(moved(before, values))}
     check_session(event, state, force)
     put_draft(event, "session", session_id, state)
     record(event, actor, "session.update", f"session:{session_id}", before, state)

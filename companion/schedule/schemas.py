@@ -165,6 +165,12 @@ class SessionEditSchema(Schema):
 class SessionPatchSchema(SessionEditSchema):
     """What PATCH changes: any fields of a session (use as ``SessionPatchSchema(partial=True)``)."""
 
+    starts_at = fields.AwareDateTime(required=True, metadata={
+        "description": "Sent alone, moves the session and keeps its length; to change the "
+                       "length, send ends_at too"})
+    ends_at = fields.AwareDateTime(required=True, metadata={
+        "description": "Sent alone, changes the length; the session starts as before"})
+
 
 class DraftSessionSchema(Schema):
     """A session as the next release will have it."""

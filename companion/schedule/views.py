@@ -3,13 +3,13 @@ the organisers' edits, drafts and releases (see releases.py)."""
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import bindparam, func, select
 
 from ..auth import current_attendee, role_required
 from ..config import public_url
 from ..extensions import MAX_ID, db
-from ..pagination import paginate
+from ..pagination import Blueprint, paginate
 from ..readcache import kept_per_version, read_row
 from . import conflicts, exports, importing, operations, releases, sources
 from .programme import SourceError
