@@ -1,0 +1,152 @@
+"""Our own conference JSON (``companion/schedule/data/alliance-2020.json``): the event,
+its rooms by key, and sessions at local times on their dates in the event's time zone."""
+
+import uuid
+from datetime import date
+
+from ...timeutil import local_to_utc
+from ..programme import Programme, ProgrammeRoom, ProgrammeSession, SourceError
+from . import checks
+from .checks import Strays, member, of_type, required
+
+# The other fields of the event and of a room, and the longest text each may be
+# (the columns of companion/schedule/models.py); None: not text.
+EVENT_DETAILS = {"subtitle": 300, "tagline": 300, "organiser": 300, "description": 20_000,
+                 "venue": 300, "twitter": 100, "languages": None, "hashtags": None,
+                 "reminder_kinds": None}
+ROOM_DETAILS = {"building": 200, "address": 300, "floor": 50, "accessibility": 5000,
+                "directions": 5000, "map_url": 500, "capacity": None, "interpretation": None,
+                "facilities": None}
+DETAIL_TYPES = {"languages": list, "hashtags": list, "reminder_kinds": list, "capacity": int,
+                "interpretation": dict, "facilities": list}
+SESSION_FIELDS = {"key", "kind", "date", "starts", "ends", "title", "description", "topics",
+                  "room", "speakers", "language", "online_url"}
+MULTILINE = {"description", "accessibility", "directions"}
+
+
+def session_guid(key: str, slug: str) -> str:
+    """The guid our exports have always given a session with a key (``Session.uid``)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{key}@{slug}.companion"))
+
+
+def _text(document: dict, name: str, path: str, limit: int, strays: Strays,
+          needed: bool = False) -> str | None:
+    value = checks.text(document.get(name), member(path, name), limit, strays,
+                        multiline=name in MULTILINE)
+    if needed and value is None:
+        raise SourceError("required field missing", member(path, name))
+    return value
+
+
+def _details(document: dict, known: dict, taken: set, path: str, strays: Strays) -> dict:
+    """The fields beyond those the Programme names, checked; unknown ones left out."""
+    details = {}
+    for name, value in document.items():
+        if name in taken:
+            continue
+        if name not in known:
+            strays.note("fields we do not know, left out", member(path, name), name)
+        elif known[name] is not None:
+            details[name] = _text(document, name, path, known[name], strays)
+        elif value is not None:
+            details[name] = of_type(value, DETAIL_TYPES[name], member(path, name))
+        else:
+            details[name] = None
+    for name in ("languages", "hashtags", "reminder_kinds"):
+        for index, value in enumerate(details.get(name) or []):
+            of_type(value, str, member(member(path, name), index))
+    for index, value in enumerate(details.get("reminder_kinds") or []):
+        if value not in checks.KINDS:
+            raise SourceError(f"unknown kind {value!r}", member(member(path, "reminder_kinds"),
+                                                               index))
+    return details
+
+
+def _date(document: dict, name: str, path: str) -> date:
+    value = of_type(required(document, name, path), str, member(path, name))
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise SourceError(f"{value!r} is not an ISO date", member(path, name)) from None
+
+
+def read(document: dict, timezone: str | None, strays: Strays) -> Programme:
+    path = "$.event"
+    event = of_type(document["event"], dict, path)
+    slug = _text(event, "slug", path, checks.MAX_KEY, strays, needed=True)
+    zone = checks.time_zone(of_type(required(event, "timezone", path), str,
+                                    member(path, "timezone")), member(path, "timezone"))
+    warnings = []
+    if timezone and timezone != zone:
+        warnings.append(f"the file's time zone {zone} is used, not {timezone}")
+    programme = Programme(
+        format="companion", slug=slug, timezone=zone, warnings=warnings,
+        title=_text(event, "name", path, checks.MAX_TITLE, strays, needed=True),
+        starts_on=_date(event, "starts_on", path), ends_on=_date(event, "ends_on", path),
+        url=_text(event, "url", path, checks.MAX_URL, strays),
+        details=_details(event, EVENT_DETAILS,
+                         {"slug", "name", "starts_on", "ends_on", "timezone", "url"}, path,
+                         strays),
+    )
+
+    names = {}
+    for index, room in enumerate(of_type(document["rooms"], list, "$.rooms")):
+        where = member("$.rooms", index)
+        room = of_type(room, dict, where)
+        key = _text(room, "key", where, checks.MAX_KEY, strays, needed=True)
+        name = _text(room, "name", where, checks.MAX_ROOM, strays, needed=True)
+        if key in names or name in names.values():
+            raise SourceError(f"room {key!r} {name!r} again", where)
+        names[key] = name
+        programme.rooms.append(ProgrammeRoom(
+            name=name, key=key,
+            details=_details(room, ROOM_DETAILS, {"key", "name"}, where, strays)))
+
+    sessions = of_type(document["sessions"], list, "$.sessions")
+    if len(sessions) > checks.MAX_SESSIONS:
+        raise SourceError(f"more than {checks.MAX_SESSIONS} sessions", "$.sessions")
+    for index, values in enumerate(sessions):
+        programme.sessions.append(_session(values, member("$.sessions", index), slug, zone,
+                                           names, strays))
+    return programme
+
+
+def _session(values, where: str, slug: str, zone: str, rooms: dict,
+             strays: Strays) -> ProgrammeSession:
+    values = of_type(values, dict, where)
+    for name in [name for name in values if name not in SESSION_FIELDS]:
+        strays.note("fields we do not know, left out", member(where, name), name)
+    key = _text(values, "key", where, checks.MAX_KEY, strays, needed=True)
+    kind = _text(values, "kind", where, checks.MAX_KEY, strays, needed=True)
+    if kind not in checks.KINDS:
+        raise SourceError(f"unknown kind {kind!r}", member(where, "kind"))
+    day = _date(values, "date", where)
+    starts, ends = (
+        local_to_utc(day, checks.wall_time(
+            of_type(required(values, edge, where), str, member(where, edge)),
+            member(where, edge)), zone)
+        for edge in ("starts", "ends"))
+    if ends < starts:
+        raise SourceError("ends before it starts", member(where, "ends"))
+    room = _text(values, "room", where, checks.MAX_KEY, strays)
+    if room is not None and room not in rooms:
+        raise SourceError(f"no room with key {room!r}", member(where, "room"))
+    topics = of_type(values.get("topics") or [], list, member(where, "topics"))
+    speakers = of_type(values.get("speakers") or [], list, member(where, "speakers"))
+    return ProgrammeSession(
+        guid=session_guid(key, slug), key=key, kind=kind,
+        title=_text(values, "title", where, checks.MAX_TITLE, strays, needed=True),
+        starts_at=starts, ends_at=ends, room=rooms.get(room),
+        description=_text(values, "description", where, checks.MAX_DESCRIPTION, strays),
+        topics=_texts(topics, member(where, "topics"), checks.MAX_TOPIC, strays),
+        speakers=_texts(speakers, member(where, "speakers"), checks.MAX_SPEAKER, strays),
+        language=checks.language(_text(values, "language", where, checks.MAX_LANGUAGE, strays),
+                                 member(where, "language"), strays),
+        online_url=_text(values, "online_url", where, checks.MAX_URL, strays),
+        where=where,
+    )
+
+
+def _texts(values: list, where: str, limit: int, strays: Strays) -> list[str]:
+    texts = (checks.text(value, member(where, n), limit, strays) for n, value in enumerate(values))
+    return [text for text in texts if text is not None]
