@@ -2,6 +2,7 @@
 JSON and our own JSON into one Programme, broken files refused by line or JSON path, and
 a source read again over HTTP with its validators."""
 
+import importlib.util
 import json
 import socket
 import threading
@@ -702,3 +703,37 @@ def test_fetch_failures_are_source_errors(source_url):
         port = unused.getsockname()[1]
     with pytest.raises(SourceError, match="could not read .*ConnectionError"):
         fetch(f"http://127.0.0.1:{port}/schedule.xml", timeout=2)
+
+
+# --- the FOSDEM-sized bench schedule -----------------------------------------------------
+
+def load_bench_fosdem():
+    spec = importlib.util.spec_from_file_location("bench_fosdem", ROOT / "bench/fosdem.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_fosdem_schedule_is_valid_and_parses():
+    fosdem = load_bench_fosdem()
+    content = fosdem.generate_frab()
+    xsd = etree.XMLSchema(etree.parse(str(DATA / "schedule.xml.xsd")))
+    xsd.assertValid(etree.fromstring(content))
+    programme = parse(content)
+    assert len(programme.sessions) == 1000
+    assert len(programme.rooms) == 40
+    assert programme.timezone == "Europe/Brussels"
+    assert (programme.starts_on.isoformat(), programme.ends_on.isoformat()) == (
+        "2026-02-06", "2026-02-08")
+    speakers = {name for session in programme.sessions for name in session.speakers}
+    assert len(speakers) == 2000
+    assert programme.warnings == []
+
+    assert fosdem.generate_frab() == content      # the same seed, the same bytes
+    changed = parse(fosdem.generate_frab(changed=50))
+    assert [s.guid for s in changed.sessions] == [s.guid for s in programme.sessions]
+    differ = [(a, b) for a, b in zip(programme.sessions, changed.sessions) if a != b]
+    assert len(differ) == 50
+    for before, after in differ:
+        assert (after.starts_at - before.starts_at == timedelta(minutes=30)
+                or after.title != before.title)
