@@ -4,6 +4,7 @@ a source read again over HTTP with its validators."""
 
 import importlib.util
 import json
+import random
 import socket
 import threading
 import time as clock
@@ -19,7 +20,7 @@ import pytest
 from lxml import etree
 
 from companion.schedule.programme import ProgrammeRoom, SourceError
-from companion.schedule.sources import fetch, parse
+from companion.schedule.sources import checks, fetch, parse
 from companion.schedule.sources.checks import MAX_BYTES, MAX_SESSIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -408,6 +409,91 @@ def test_time_zone_from_the_file_or_given():
         "unknown time zone 'Mars/Olympus'"
 
 
+@pytest.mark.parametrize("types, kind", [
+    (("talk", "Talk", "LECTURE", "Lightning Talk"), "talk"),
+    (("workshop", "Hands-on Workshop"), "workshop"),
+    (("Keynote",), "keynote"),
+    (("panel", "Podium", "discussion", "Panel discussion"), "panel"),
+    (("break", "Pause", "coffee break"), "break"),
+    (("Lunch",), "lunch"),
+    (("opening", "Welcome"), "opening"),
+    (("closing",), "closing"),
+    (("networking", "Social", "reception"), "networking"),
+    (("Registration",), "registration"),
+    (("side event", "Side-Event", "side_event"), "side_event"),
+    (("Concert", "game", "other"), "other"),
+])
+def test_types_map_to_kinds(types, kind):
+    for type_name in types:
+        assert checks.kind(type_name, "line 1", checks.Strays()) == kind
+
+
+def test_durations_of_frab_and_pretalx():
+    strays = checks.Strays()
+    assert checks.duration("00:45", "x", strays) == timedelta(minutes=45)
+    assert checks.duration("48:00", "x", strays) == timedelta(hours=48)
+    assert checks.duration("01:30:00", "x", strays) == timedelta(hours=1, minutes=30)
+    assert strays.warnings() == []
+    # pretalx writes a session of a day or more as days:hours:minutes, the days unpadded.
+    assert checks.duration("1:02:30", "line 7", strays) == timedelta(days=1, hours=2,
+                                                                     minutes=30)
+    assert strays.warnings() == ["durations read as pretalx's days:hours:minutes: 1; "
+                                 "first '1:02:30' at line 7"]
+    for wrong in ("45", "1:60", "1:2:3:4", "-1:00", "an hour"):
+        with pytest.raises(SourceError):
+            checks.duration(wrong, "x", strays)
+
+
+def test_mangled_files_are_refused_or_parsed():
+    """Fields deleted, emptied or of another type: a SourceError or a programme, never
+    anything else (the caller shows the error, no traceback)."""
+    rng = random.Random(22)
+    values = [None, 0, -1, 1.5, True, "", " ", "x", "25:99", "2026-13-01", "1:2:3",
+              "2026-07-10T10:00:00", "9999-12-31T23:59:59+14:00", "Europe/Nowhere", [], {},
+              ["x"], {"name": 1}, "\u0000"]
+    ours = json.loads((ROOT / "companion/schedule/data/alliance-2020.json").read_text("utf-8"))
+    for document in (C3VOC, ours):
+        for _ in range(150):
+            mangled = json.loads(json.dumps(document))
+            for _ in range(rng.randint(1, 3)):
+                node, parent, name = mangled, None, None
+                while isinstance(node, (dict, list)) and node:   # down to a random field
+                    parent = node
+                    name = rng.choice(list(node) if isinstance(node, dict)
+                                      else range(len(node)))
+                    node = node[name]
+                    if rng.random() < 0.25:
+                        break
+                if parent is None:
+                    continue
+                if isinstance(parent, dict) and rng.random() < 0.3:
+                    del parent[name]
+                else:
+                    parent[name] = json.loads(json.dumps(rng.choice(values)))
+            try:
+                parse(json.dumps(mangled))
+            except SourceError:
+                pass
+    texts = [value for value in values if isinstance(value, str) and "\u0000" not in value]
+    for _ in range(150):
+        root = etree.fromstring(FRAB.encode())
+        element = rng.choice(list(root.iter()))
+        if element.attrib and rng.random() < 0.5:
+            name = rng.choice(list(element.attrib))
+            if rng.random() < 0.5:
+                del element.attrib[name]
+            else:
+                element.set(name, rng.choice(texts))
+        elif element.getparent() is not None and rng.random() < 0.3:
+            element.getparent().remove(element)
+        else:
+            element.text = rng.choice(texts)
+        try:
+            parse(etree.tostring(root))
+        except SourceError:
+            pass
+
+
 # --- our own JSON --------------------------------------------------------------------
 
 def test_our_own_conference_json():
@@ -573,6 +659,12 @@ def test_bounds_at_the_edge():
     rooms["Hack Lab"][0]["description"] = "x" * 20_001
     assert refused(c3voc_text(document)).where == \
         '$.schedule.conference.days[0].rooms["Hack Lab"][0].description'
+
+    far = FRAB.replace("2026-07-11T21:00:00+02:00", "9999-12-31T23:00:00-12:00")
+    error = refused(far)
+    assert (error.where, error.message) == (
+        line(FRAB, "2026-07-11T21:00:00+02:00"),
+        "'9999-12-31T23:00:00-12:00' is not in the years 1900 to 2200")
 
     many = json.loads(c3voc_text())
     one = many["schedule"]["conference"]["days"][0]["rooms"]["Hack Lab"][0]

@@ -25,6 +25,7 @@ MAX_KEY = 64       # a slug, a room's or a session's key, a time zone's name
 MAX_GUID = 64      # a UUID is 36; older frab's base64 guids 22
 MAX_URL = 500
 MAX_LANGUAGE = 35  # the longest BCP 47 tag worth keeping
+YEARS = range(1900, 2201)  # a schedule's dates; outside them arithmetic would overflow
 
 # The session kinds a source's type maps to. Our own JSON names them directly.
 KIND_OF_TYPE = {
@@ -127,6 +128,8 @@ def instant(value: str, where: str, zone: str | None) -> datetime:
         parsed = None
     if parsed is None or len(value.strip()) <= 10:
         raise SourceError(f"{value!r} is not an ISO date and time", where)
+    if parsed.year not in YEARS:
+        raise SourceError(f"{value!r} is not in the years {YEARS[0]} to {YEARS[-1]}", where)
     if parsed.tzinfo is None:
         if zone is None:
             raise SourceError(f"{value!r} has no UTC offset and the file names no time zone "

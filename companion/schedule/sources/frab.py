@@ -76,7 +76,8 @@ def _event(element, day: int, room: str, room_where: str, strays: Strays) -> voc
     for name in ("guid", "id"):
         if element.get(name) is not None:
             event.fields[name] = element.get(name)
-    missing = [f"event/{name}" for name in EVENT_REQUIRED if element.find(name) is None]
+    present = {child.tag for child in element}
+    missing = [f"event/{name}" for name in EVENT_REQUIRED if name not in present]
     missing += [f"event/@{name}" for name in ("guid", "id") if element.get(name) is None]
     strays.missing(missing, event.where)
     persons = element.find("persons")

@@ -65,9 +65,13 @@ def _details(document: dict, known: dict, taken: set, path: str, strays: Strays)
 def _date(document: dict, name: str, path: str) -> date:
     value = of_type(required(document, name, path), str, member(path, name))
     try:
-        return date.fromisoformat(value)
+        found = date.fromisoformat(value)
     except ValueError:
         raise SourceError(f"{value!r} is not an ISO date", member(path, name)) from None
+    if found.year not in checks.YEARS:
+        raise SourceError(f"{value!r} is not in the years {checks.YEARS[0]} to "
+                          f"{checks.YEARS[-1]}", member(path, name))
+    return found
 
 
 def read(document: dict, timezone: str | None, strays: Strays) -> Programme:

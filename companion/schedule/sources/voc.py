@@ -53,13 +53,13 @@ def _date(value: str | None, where: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value.strip())
+        found = date.fromisoformat(value.strip())
     except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(value.strip()).date()
-    except ValueError:
-        raise SourceError(f"{value!r} is not an ISO date", where) from None
+        found = checks.instant(value, where, "UTC").date()
+    if found.year not in checks.YEARS:
+        raise SourceError(f"{value!r} is not in the years {checks.YEARS[0]} to "
+                          f"{checks.YEARS[-1]}", where)
+    return found
 
 
 def _bound(value: str | None, where: str, zone: str | None) -> datetime | None:
