@@ -559,6 +559,18 @@ def test_our_own_json_refused_where_it_is_wrong():
     assert refused(json.dumps(data)).message == "ends before it starts"
     del data["sessions"][7]["ends"]
     assert refused(json.dumps(data)).where == "$.sessions[7].ends"
+    data["sessions"][7]["ends"] = "18:00"
+
+    # A room is checked as an organiser's edit of it would be.
+    data["rooms"][0]["facilities"][1]["kind"] = "sauna"
+    error = refused(json.dumps(data))
+    assert error.where == "$.rooms[0].facilities[1].kind"
+    assert error.message.startswith("Must be one of: entrance")
+    data["rooms"][0]["facilities"][1]["kind"] = "cafeteria"
+    data["rooms"][0]["colour"] = "red"
+    data["sessions"][2]["mood"] = "festive"
+    assert parse(json.dumps(data)).warnings == [
+        "fields we do not know, left out: 2; first 'colour' at $.rooms[0].colour"]
 
 
 # --- refused files ---------------------------------------------------------------------
@@ -575,7 +587,8 @@ def test_broken_json_names_its_line_and_a_wrong_field_its_path():
     text = c3voc_text()
     error = refused(text.replace('"daysCount": 2,', '"daysCount": 2,,'))
     assert error.where == f"{line(text, 'daysCount')} column 19"
-    assert error.message == "not well-formed JSON: Expecting property name enclosed in double quotes"
+    assert error.message == ("not well-formed JSON: "
+                             "Expecting property name enclosed in double quotes")
 
     document = json.loads(text)
     day = document["schedule"]["conference"]["days"][1]
@@ -759,7 +772,8 @@ def source_url():
     else:
         pytest.fail("no free port in 9200-9219")
     Source.requests_seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"
     server.shutdown()

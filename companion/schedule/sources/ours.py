@@ -4,24 +4,23 @@ its rooms by key, and sessions at local times on their dates in the event's time
 import uuid
 from datetime import date
 
+from marshmallow import ValidationError
+
 from ...timeutil import local_to_utc
 from ..programme import Programme, ProgrammeRoom, ProgrammeSession, SourceError
+from ..schemas import RoomEditSchema
 from . import checks
 from .checks import Strays, member, of_type, required
 
-# The other fields of the event and of a room, and the longest text each may be
-# (the columns of companion/schedule/models.py); None: not text.
+# The event's other fields, and the longest text each may be (the columns of
+# companion/schedule/models.py); None: a list of texts. A room's are those an
+# organiser's edit may write (RoomEditSchema), checked by that schema.
 EVENT_DETAILS = {"subtitle": 300, "tagline": 300, "organiser": 300, "description": 20_000,
                  "venue": 300, "twitter": 100, "languages": None, "hashtags": None,
                  "reminder_kinds": None}
-ROOM_DETAILS = {"building": 200, "address": 300, "floor": 50, "accessibility": 5000,
-                "directions": 5000, "map_url": 500, "capacity": None, "interpretation": None,
-                "facilities": None}
-DETAIL_TYPES = {"languages": list, "hashtags": list, "reminder_kinds": list, "capacity": int,
-                "interpretation": dict, "facilities": list}
 SESSION_FIELDS = {"key", "kind", "date", "starts", "ends", "title", "description", "topics",
                   "room", "speakers", "language", "online_url"}
-MULTILINE = {"description", "accessibility", "directions"}
+MULTILINE = {"description", "accessibility", "directions"}  # line breaks kept
 
 
 def session_guid(key: str, slug: str) -> str:
@@ -38,28 +37,49 @@ def _text(document: dict, name: str, path: str, limit: int, strays: Strays,
     return value
 
 
-def _details(document: dict, known: dict, taken: set, path: str, strays: Strays) -> dict:
-    """The fields beyond those the Programme names, checked; unknown ones left out."""
-    details = {}
-    for name, value in document.items():
-        if name in taken:
-            continue
+def _unknown(document: dict, known, path: str, strays: Strays) -> None:
+    for name in document:
         if name not in known:
             strays.note("fields we do not know, left out", member(path, name), name)
-        elif known[name] is not None:
-            details[name] = _text(document, name, path, known[name], strays)
-        elif value is not None:
-            details[name] = of_type(value, DETAIL_TYPES[name], member(path, name))
-        else:
-            details[name] = None
-    for name in ("languages", "hashtags", "reminder_kinds"):
-        for index, value in enumerate(details.get(name) or []):
-            of_type(value, str, member(member(path, name), index))
+
+
+def _event_details(event: dict, path: str, strays: Strays) -> dict:
+    """The event's fields beyond those the Programme names."""
+    details = {}
+    for name, limit in EVENT_DETAILS.items():
+        if name not in event:
+            continue
+        if limit is not None:
+            details[name] = _text(event, name, path, limit, strays)
+            continue
+        values = of_type(event[name] or [], list, member(path, name))
+        details[name] = [of_type(value, str, member(member(path, name), index))
+                         for index, value in enumerate(values)]
     for index, value in enumerate(details.get("reminder_kinds") or []):
         if value not in checks.KINDS:
-            raise SourceError(f"unknown kind {value!r}", member(member(path, "reminder_kinds"),
-                                                               index))
+            raise SourceError(f"unknown kind {value!r}",
+                              member(member(path, "reminder_kinds"), index))
     return details
+
+
+def _room(room: dict, where: str, strays: Strays) -> ProgrammeRoom:
+    """A room, checked as an organiser's edit of it would be."""
+    key = _text(room, "key", where, checks.MAX_KEY, strays, needed=True)
+    fields = RoomEditSchema().fields
+    _unknown(room, {"key", *fields}, where, strays)
+    values = {name: _text(room, name, where, checks.MAX_DESCRIPTION, strays)
+              if isinstance(value, str) else value
+              for name, value in room.items() if name in fields}
+    try:
+        details = RoomEditSchema().load(values)
+    except ValidationError as error:
+        messages = error.messages
+        while isinstance(messages, dict):     # the first field named, down to its place
+            name, messages = next(iter(messages.items()))
+            where = member(where, name)
+        raise SourceError(messages[0] if isinstance(messages, list) else str(messages),
+                          where) from None
+    return ProgrammeRoom(name=details.pop("name"), key=key, details=details)
 
 
 def _date(document: dict, name: str, path: str) -> date:
@@ -81,30 +101,27 @@ def read(document: dict, timezone: str | None, strays: Strays) -> Programme:
     zone = checks.time_zone(of_type(required(event, "timezone", path), str,
                                     member(path, "timezone")), member(path, "timezone"))
     warnings = []
-    if timezone and timezone != zone:
+    if timezone and checks.time_zone(timezone, None) != zone:
         warnings.append(f"the file's time zone {zone} is used, not {timezone}")
     programme = Programme(
         format="companion", slug=slug, timezone=zone, warnings=warnings,
         title=_text(event, "name", path, checks.MAX_TITLE, strays, needed=True),
         starts_on=_date(event, "starts_on", path), ends_on=_date(event, "ends_on", path),
         url=_text(event, "url", path, checks.MAX_URL, strays),
-        details=_details(event, EVENT_DETAILS,
-                         {"slug", "name", "starts_on", "ends_on", "timezone", "url"}, path,
-                         strays),
+        details=_event_details(event, path, strays),
     )
+    _unknown(event, {"slug", "name", "starts_on", "ends_on", "timezone", "url",
+                     *EVENT_DETAILS}, path, strays)
 
     names = {}
     for index, room in enumerate(of_type(document["rooms"], list, "$.rooms")):
         where = member("$.rooms", index)
-        room = of_type(room, dict, where)
-        key = _text(room, "key", where, checks.MAX_KEY, strays, needed=True)
-        name = _text(room, "name", where, checks.MAX_ROOM, strays, needed=True)
-        if key in names or name in names.values():
-            raise SourceError(f"room {key!r} {name!r} again", where)
-        names[key] = name
-        programme.rooms.append(ProgrammeRoom(
-            name=name, key=key,
-            details=_details(room, ROOM_DETAILS, {"key", "name"}, where, strays)))
+        room = _room(of_type(room, dict, where), where, strays)
+        if room.key in names or room.name in names.values():
+            raise SourceError(f"a second room with the key {room.key!r} or the name "
+                              f"{room.name!r}", where)
+        names[room.key] = room.name
+        programme.rooms.append(room)
 
     sessions = of_type(document["sessions"], list, "$.sessions")
     if len(sessions) > checks.MAX_SESSIONS:
@@ -118,8 +135,7 @@ def read(document: dict, timezone: str | None, strays: Strays) -> Programme:
 def _session(values, where: str, slug: str, zone: str, rooms: dict,
              strays: Strays) -> ProgrammeSession:
     values = of_type(values, dict, where)
-    for name in [name for name in values if name not in SESSION_FIELDS]:
-        strays.note("fields we do not know, left out", member(where, name), name)
+    _unknown(values, SESSION_FIELDS, where, strays)
     key = _text(values, "key", where, checks.MAX_KEY, strays, needed=True)
     kind = _text(values, "kind", where, checks.MAX_KEY, strays, needed=True)
     if kind not in checks.KINDS:
