@@ -19,8 +19,10 @@ import jsonschema
 import pytest
 from lxml import etree
 
+from companion.schedule.models import SESSION_KINDS
 from companion.schedule.programme import ProgrammeRoom, SourceError
-from companion.schedule.sources import checks, fetch, parse
+from companion.schedule.fetch import fetch
+from companion.schedule.sources import checks, parse
 from companion.schedule.sources.checks import MAX_BYTES, MAX_SESSIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -392,15 +394,16 @@ def test_time_zone_from_the_file_or_given():
     error = refused(no_zone)
     assert error.where == line(no_zone, "<date>") and "no UTC offset" in error.message
     given = parse(no_zone, timezone="Europe/Berlin")
-    assert given.timezone == "Europe/Berlin"
+    assert given.timezone is None       # the file's own: the import decides the event's
     assert plain(given) == plain(parse(FRAB))
     # Eight hours west, the same wall clock is another instant.
     assert plain(parse(no_zone, timezone="America/New_York"))[0].starts_at == \
         datetime(2026, 7, 10, 14, 0, tzinfo=UTC)
 
-    other = parse(FRAB, timezone="Europe/Vienna")
+    # A file that names its zone reads its times in it, whatever the caller gives.
+    other = parse(naive, timezone="Europe/London")
     assert other.timezone == "Europe/Berlin"
-    assert "the file's time zone Europe/Berlin is used, not Europe/Vienna" in other.warnings
+    assert plain(other) == plain(parse(FRAB))
 
     error = refused(FRAB.replace("Europe/Berlin", "Europe/Atlantis"))
     assert (error.where, error.message) == (line(FRAB, "<time_zone_name>"),
@@ -426,6 +429,10 @@ def test_time_zone_from_the_file_or_given():
 def test_types_map_to_kinds(types, kind):
     for type_name in types:
         assert checks.kind(type_name, "line 1", checks.Strays()) == kind
+
+
+def test_every_type_maps_to_a_session_kind():
+    assert set(checks.KIND_OF_TYPE.values()) == set(SESSION_KINDS)
 
 
 def test_durations_of_frab_and_pretalx():

@@ -12,16 +12,16 @@ import json
 
 from ..programme import Programme, SourceError
 from . import c3voc, checks, frab, ours
-from .fetch import Fetched, fetch
 
-__all__ = ["Fetched", "Programme", "SourceError", "fetch", "parse"]
+__all__ = ["Programme", "SourceError", "parse"]
 
 UNKNOWN = "not a frab schedule XML, c3voc schedule.json or conference JSON"
 
 
 def parse(content: bytes | str, timezone: str | None = None) -> Programme:
     """The programme of a file in any of the three formats. ``timezone`` reads the times
-    of a file that names no zone of its own (the file's own wins, with a warning)."""
+    without an offset of a file that names no zone of its own; ``programme.timezone`` is
+    the file's own zone only (None when it names none)."""
     data = content.encode("utf-8") if isinstance(content, str) else content
     if len(data) > checks.MAX_BYTES:
         raise SourceError(f"the file is larger than {checks.MAX_BYTES // 2**20} MB")
@@ -36,7 +36,7 @@ def parse(content: bytes | str, timezone: str | None = None) -> Programme:
         if isinstance(document.get("schedule"), dict):
             return checks.finish(c3voc.read(document, timezone, strays), strays)
         if {"event", "rooms", "sessions"} <= document.keys():
-            return checks.finish(ours.read(document, timezone, strays), strays)
+            return checks.finish(ours.read(document, strays), strays)
     raise SourceError(UNKNOWN)
 
 

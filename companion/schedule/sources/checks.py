@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..models import SESSION_KINDS
 from ..programme import Programme, SourceError
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -21,13 +22,14 @@ MAX_ROOM = 200
 MAX_DESCRIPTION = 20_000
 MAX_TOPIC = 300
 MAX_SPEAKER = 200
+MAX_SPEAKERS = 50  # of a session, as an organiser's edit may name
 MAX_KEY = 64       # a slug, a room's or a session's key, a time zone's name
 MAX_GUID = 64      # a UUID is 36; older frab's base64 guids 22
 MAX_URL = 500
 MAX_LANGUAGE = 35  # the longest BCP 47 tag worth keeping
 YEARS = range(1900, 2201)  # a schedule's dates; outside them arithmetic would overflow
 
-# The session kinds a source's type maps to. Our own JSON names them directly.
+# The session kind of a source's type (our own JSON names the kinds themselves).
 KIND_OF_TYPE = {
     "talk": "talk", "lecture": "talk",
     "workshop": "workshop",
@@ -42,7 +44,7 @@ KIND_OF_TYPE = {
     "side event": "side_event",
     "other": "other",
 }
-KINDS = frozenset(KIND_OF_TYPE.values())
+KINDS = frozenset(SESSION_KINDS)
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 LINE_BREAKS = re.compile(r"[\t\n\r]+")

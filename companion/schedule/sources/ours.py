@@ -94,17 +94,15 @@ def _date(document: dict, name: str, path: str) -> date:
     return found
 
 
-def read(document: dict, timezone: str | None, strays: Strays) -> Programme:
+def read(document: dict, strays: Strays) -> Programme:
+    """The file names its own time zone: no other is needed."""
     path = "$.event"
     event = of_type(document["event"], dict, path)
     slug = _text(event, "slug", path, checks.MAX_KEY, strays, needed=True)
     zone = checks.time_zone(of_type(required(event, "timezone", path), str,
                                     member(path, "timezone")), member(path, "timezone"))
-    warnings = []
-    if timezone and checks.time_zone(timezone, None) != zone:
-        warnings.append(f"the file's time zone {zone} is used, not {timezone}")
     programme = Programme(
-        format="companion", slug=slug, timezone=zone, warnings=warnings,
+        format="companion", slug=slug, timezone=zone,
         title=_text(event, "name", path, checks.MAX_TITLE, strays, needed=True),
         starts_on=_date(event, "starts_on", path), ends_on=_date(event, "ends_on", path),
         url=_text(event, "url", path, checks.MAX_URL, strays),
@@ -153,6 +151,8 @@ def _session(values, where: str, slug: str, zone: str, rooms: dict,
         raise SourceError(f"no room with key {room!r}", member(where, "room"))
     topics = of_type(values.get("topics") or [], list, member(where, "topics"))
     speakers = of_type(values.get("speakers") or [], list, member(where, "speakers"))
+    if len(speakers) > checks.MAX_SPEAKERS:
+        raise SourceError(f"more than {checks.MAX_SPEAKERS} speakers", member(where, "speakers"))
     return ProgrammeSession(
         guid=session_guid(key, slug), key=key, kind=kind,
         title=_text(values, "title", where, checks.MAX_TITLE, strays, needed=True),

@@ -151,6 +151,10 @@ def _session(event: Event, day: Day, zone: str | None, acronym: str | None,
         name = checks.text(name, event.at("persons"), checks.MAX_SPEAKER, strays)
         if name is None:
             strays.note("persons without a name, left out", event.at("persons"))
+        elif len(speakers) == checks.MAX_SPEAKERS:
+            strays.note(f"sessions with more than {checks.MAX_SPEAKERS} persons, the first "
+                        f"{checks.MAX_SPEAKERS} kept", event.at("persons"))
+            break
         else:
             speakers.append(name)
     language = checks.text(event.get("language"), event.at("language"), 100, strays)
@@ -210,11 +214,9 @@ def programme(format: str, conference: Item, room_names: list[tuple[str, str]],
     file_zone = conference.get("time_zone_name")
     if file_zone is not None:
         file_zone = checks.time_zone(file_zone.strip(), conference.at("time_zone_name"))
-    given = checks.time_zone(timezone_name, None) if timezone_name else None
+    # Times without an offset are the file's wall clock: in its own zone, else the given.
+    zone = file_zone or (checks.time_zone(timezone_name, None) if timezone_name else None)
     warnings = []
-    if file_zone and given and file_zone != given:
-        warnings.append(f"the file's time zone {file_zone} is used, not {given}")
-    zone = file_zone or given
 
     acronym = checks.text(conference.get("acronym"), conference.at("acronym"), checks.MAX_KEY,
                           strays)
@@ -262,7 +264,7 @@ def programme(format: str, conference: Item, room_names: list[tuple[str, str]],
     if starts_on is None or ends_on is None:
         raise SourceError("the conference has no start and no days", conference.where)
     return Programme(
-        format=format, title=title, starts_on=starts_on, ends_on=ends_on, timezone=zone,
+        format=format, title=title, starts_on=starts_on, ends_on=ends_on, timezone=file_zone,
         day_change=change, slug=acronym, url=url, rooms=list(rooms.values()),
         sessions=sessions, warnings=warnings,
     )
