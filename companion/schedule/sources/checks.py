@@ -65,7 +65,8 @@ class Strays:
         seen[0] += 1
 
     def missing(self, fields: list[str], where: str) -> None:
-        """Fields the schema requires of an event that the import can do without."""
+        """Fields the schema requires (of the schedule, a day, an event) that the import
+        can do without: one warning for all, with a count of each."""
         if fields and self._first_missing is None:
             self._first_missing = where
         self._missing.update(fields)
@@ -73,7 +74,8 @@ class Strays:
     def warnings(self) -> list[str]:
         found = []
         if self._missing:
-            counts = ", ".join(f"{name} ({count})" for name, count in sorted(self._missing.items()))
+            counts = ", ".join(f"{name} ({count})"
+                               for name, count in sorted(self._missing.items()))
             found.append(f"fields the schema requires are missing: {counts}; "
                          f"first at {self._first_missing}")
         for what, (count, where, example) in self._seen.items():
