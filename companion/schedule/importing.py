@@ -11,21 +11,21 @@ vanishes from the source is cancelled, not deleted (phones keep it, its follower
 told). People the source names are speakers by name until an organiser links them.
 """
 
-import uuid
+import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
 from ..extensions import db
 from ..people.models import Attendee
-from . import releases
+from . import releases, sources
 from .models import Event, ScheduleVersion
-from ..timeutil import local_to_utc, utcnow
+from ..timeutil import utcnow
 from .days import event_day
 from .operations import conference_data, find_event
-from .programme import Programme, ProgrammeRoom, ProgrammeSession, SourceError
+from .programme import Programme, ProgrammeSession, SourceError
 
 # What an imported event is until its organisers say more: texts in English, and nobody
 # has a session on their agenda without following it.
@@ -252,28 +252,9 @@ def write_draft(event: Event, targets: Targets) -> None:
 
 
 def programme_from_conference(data: dict) -> Programme:
-    """Our own conference JSON (companion/schedule/data/*.json) as a programme."""
-    info = data["event"]
-    zone = info["timezone"]
-    names = {room["key"]: room["name"] for room in data["rooms"]}
-    rooms = [ProgrammeRoom(name=r["name"], key=r["key"],
-                           details={k: v for k, v in r.items() if k not in ("key", "name")})
-             for r in data["rooms"]]
-    sessions = []
-    for values in data["sessions"]:
-        day = date.fromisoformat(values["date"])
-        sessions.append(ProgrammeSession(
-            guid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{values['key']}@{info['slug']}.companion")),
-            key=values["key"], kind=values["kind"], title=values["title"],
-            description=values.get("description"), topics=list(values.get("topics") or []),
-            starts_at=local_to_utc(day, time.fromisoformat(values["starts"]), zone),
-            ends_at=local_to_utc(day, time.fromisoformat(values["ends"]), zone),
-            room=names.get(values.get("room")) if values.get("room") else None))
-    return Programme(format="companion", title=info["name"], slug=info["slug"],
-                     starts_on=date.fromisoformat(info["starts_on"]),
-                     ends_on=date.fromisoformat(info["ends_on"]), timezone=zone,
-                     url=info.get("url"), rooms=rooms, sessions=sessions,
-                     details={k: info.get(k) for k in EVENT_DETAILS})
+    """Our own conference JSON (companion/schedule/data/*.json) as a programme, read and
+    checked by the same parser as any imported file."""
+    return sources.parse(json.dumps(data))
 
 
 def shift_programme(programme: Programme, days: int = 0,
