@@ -1,0 +1,102 @@
+"""Issue 23, points 18 and 19: the demo of `make run` shows every role, and what a
+newcomer reads and meets first (the README, a busy port, the log backend's lines)."""
+
+import io
+import json
+import re
+import socket
+import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from companion.extensions import db
+from companion.people.models import Attendee, Device
+from companion.schedule.models import DraftEdit, ScheduleVersion, Session
+from notifications.senders import LogSender, Push
+
+ROOT = Path(__file__).resolve().parents[1]
+API = "/api/v1"
+EVENT = f"{API}/events/alliance-2020"
+DEMO_PEOPLE = ["demo-speaker@example.org", "demo-moderator@example.org",
+               "demo-prosecutor@example.org", "demo-ngo@example.org"]
+
+
+def codes(path: Path) -> dict[str, str]:
+    return dict(line.split(",") for line in path.read_text().splitlines()[1:])
+
+
+def sign_in(client, email: str, code: str) -> dict:
+    response = client.post(f"{API}/auth/login", json={"email": email, "access_code": code})
+    assert response.status_code == 200, response.json
+    return {"Authorization": f"Bearer {response.json['token']}"}
+
+
+def counts() -> tuple[int, ...]:
+    return tuple(db.session.scalar(select(func.count()).select_from(model))
+                 for model in (Attendee, Device, ScheduleVersion, DraftEdit))
+
+
+# --- 18. the rehearsal casts every role -----------------------------------------------
+
+def test_18_the_rehearsal_has_a_speaker_a_moderator_and_people_to_find(app, client, runner,
+                                                                        tmp_path):
+    app.instance_path = str(tmp_path)
+    result = runner.invoke(args=["seed", "--rehearsal"])
+    assert result.exit_code == 0, result.output
+
+    panel = next(session for session in client.get(f"{EVENT}/sessions").json
+                 if session["title"].startswith("Panel 1"))
+    assert [p["name"] for p in panel["speakers"]] == ["Demo Speaker"]
+    assert [p["name"] for p in panel["moderators"]] == ["Demo Moderator"]
+    # through the release path: a numbered version with its note and changelog
+    (version,) = client.get(f"{EVENT}/schedule/versions").json
+    assert version["note"] == "Demo speaker and moderator"
+    demo_codes = codes(tmp_path / "demo-codes.csv")
+    assert set(DEMO_PEOPLE) <= set(demo_codes)  # the four demo people's codes
+    assert len(demo_codes) == 1 + 4  # beside the demo attendee's
+    phones = db.session.scalars(select(Attendee.email).join(Device)).all()
+    assert set(phones) == {"demo@example.org", *DEMO_PEOPLE}
+
+    demo = sign_in(client, "demo@example.org", demo_codes["demo@example.org"])
+    directory = client.get(f"{EVENT}/directory", headers=demo).json
+    assert sorted(person["name"] for person in directory) == ["Demo Caseworker",
+                                                              "Demo Prosecutor"]
+    assert all(person["bio"] and person["topics"] for person in directory)
+    # the speaker signs in and has the panel on their agenda, as its speaker
+    speaker = sign_in(client, "demo-speaker@example.org",
+                      demo_codes["demo-speaker@example.org"])
+    agenda = client.get(f"{API}/me/schedule", headers=speaker).json
+    assert panel["id"] in [item["session"]["id"] for item in agenda]
+
+    before = counts()
+    again = runner.invoke(args=["seed", "--rehearsal"])  # `make run` a second time
+    assert again.exit_code == 0, again.output
+    assert "on it already" in again.output
+    db.session.expire_all()
+    assert counts() == before  # nobody twice, no empty release, nothing left in the draft
+    assert codes(tmp_path / "demo-codes.csv") == demo_codes
+
+
+def test_18_other_draft_edits_are_not_released_by_the_rehearsal(app, client, runner,
+                                                                  tmp_path):
+    """An organiser's pending edit stays a draft: the demo people wait beside it."""
+    from companion.schedule import operations as schedule_ops
+    from companion.schedule import releases
+
+    app.instance_path = str(tmp_path)
+    assert runner.invoke(args=["seed"]).exit_code == 0
+    event = schedule_ops.get_event("alliance-2020")
+    closing = db.session.scalar(select(Session).where(Session.key == "closing"))
+    releases.update_session(event, None, closing.id, {"title": "Closing words"})
+    db.session.commit()
+    result = runner.invoke(args=["seed", "--rehearsal"])
+    assert result.exit_code == 0, result.output
+    assert "waiting in the draft" in result.output
+    assert client.get(f"{EVENT}/schedule/versions").json == []
+    draft = releases.draft_sessions(event)
+    assert draft[closing.id]["title"] == "Closing words"
+    panel = next(state for state in draft.values() if state["key"] == "panel-1")
+    assert len(panel["speakers"]) == len(panel["moderators"]) == 1
