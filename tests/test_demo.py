@@ -100,3 +100,21 @@ def test_18_other_draft_edits_are_not_released_by_the_rehearsal(app, client, run
     assert draft[closing.id]["title"] == "Closing words"
     panel = next(state for state in draft.values() if state["key"] == "panel-1")
     assert len(panel["speakers"]) == len(panel["moderators"]) == 1
+
+
+# --- 19. what a newcomer meets -------------------------------------------------------
+
+def test_19_the_log_backends_lines_are_log_lines():
+    out = io.StringIO()
+    push = Push(outbox_id=7, device_id=3, address="fid", platform="android",
+                title="Reminder: Panel 1 – The scope", body="In 10 minutes",
+                data={"kind": "reminder"}, collapse_key="session-5",
+                expires_at=datetime(2020, 3, 30, 14, 30, tzinfo=timezone.utc))
+    LogSender(stream=out).send([push], datetime.now(timezone.utc))
+    (line,) = out.getvalue().splitlines()
+    fields = json.loads(line)
+    assert fields["level"] == "INFO" and fields["logger"] == "notifications.push"
+    assert datetime.fromisoformat(fields["time"]).tzinfo is not None
+    assert (fields["outbox_id"], fields["title"], fields["data"]) == (
+        7, "Reminder: Panel 1 – The scope", {"kind": "reminder"})
+    assert fields["expires_at"] == "2020-03-30T14:30:00+00:00"
