@@ -3,9 +3,11 @@ newcomer reads and meets first (the README, a busy port, the log backend's lines
 
 import io
 import json
+import os
 import re
 import socket
 import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -118,3 +120,26 @@ def test_19_the_log_backends_lines_are_log_lines():
     assert (fields["outbox_id"], fields["title"], fields["data"]) == (
         7, "Reminder: Panel 1 – The scope", {"kind": "reminder"})
     assert fields["expires_at"] == "2020-03-30T14:30:00+00:00"
+
+
+PORT = 9190  # the demo helper's range: no other test listens there
+
+
+def port_free(port: int) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
+    return subprocess.run(["make", "--no-print-directory", "port-free",
+                           f"PYTHON={sys.executable}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+
+
+def test_19_make_run_on_a_busy_port_says_which_variable_picks_another():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", PORT))
+        taken.listen()
+        result = port_free(PORT)
+    assert result.returncode != 0
+    assert f"Port {PORT} is in use on 127.0.0.1: pick another with PORT, " \
+           f"e.g. PORT={PORT + 1} make run" in result.stderr
+    assert port_free(PORT).returncode == 0  # free again: `make run` goes on
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^run: port-free ", makefile, re.MULTILINE)  # checked first
