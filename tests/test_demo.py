@@ -143,3 +143,20 @@ def test_19_make_run_on_a_busy_port_says_which_variable_picks_another():
     assert port_free(PORT).returncode == 0  # free again: `make run` goes on
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^run: port-free ", makefile, re.MULTILINE)  # checked first
+
+
+def test_19_the_readme_is_a_newcomers_page_that_links_the_rest():
+    readme = (ROOT / "README.md").read_bytes()
+    assert len(readme) <= 8 * 1024
+    text = readme.decode()
+    assert "make run     # installs into .venv" in text and "make test    # installs" in text
+    assert "`TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test make test`" in text
+    assert "PORT=8001 make run" in text
+    links = re.findall(r"\]\(((?!https?:)[^)#]+)\)", text)
+    pages = {link for link in links if link.startswith("docs/") and link.endswith(".md")}
+    assert {"docs/configuration.md", "docs/operations.md", "docs/commands.md",
+            "docs/push.md", "docs/benchmarks.md"} <= pages
+    for link in links:
+        assert (ROOT / link).is_file(), link
+    for page in pages:  # and each page links back
+        assert "](../README.md)" in (ROOT / page).read_text()
