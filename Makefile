@@ -21,8 +21,8 @@ $(VENV)/.installed-tests: $(VENV)/.installed-app requirements-dev.txt
 
 # Server (gunicorn) and push dispatcher (see Procfile), on the database in
 # DATABASE_URL (default: embedded SQLite), with the conference loaded as a rehearsal:
-# its first panel starts 12 minutes from now, and the demo attendee's reminder leaves
-# the worker about 2 minutes from now (SEED_ARGS= for the real 2020 dates).
+# its first panel starts 12 to 13 minutes from now, and the demo attendee's reminder
+# leaves the worker 2 to 3 minutes after the seed (SEED_ARGS= for the real 2020 dates).
 SEED_ARGS ?= --rehearsal
 run: port-free $(VENV)/.installed-app
 	$(BIN)/flask --app wsgi db upgrade

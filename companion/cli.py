@@ -15,7 +15,8 @@ from .schedule import operations as schedule_ops
 from .timeutil import localise
 
 # The rehearsal: the first panel starts this long after the seed, so its reminders
-# (10 minutes ahead by default) fall due about two minutes after `make run`.
+# (10 minutes ahead by default) fall due 2 to 3 minutes after the seed (it starts on the
+# minute): about five minutes after `make run` on a fresh clone, which installs first.
 REHEARSAL_LEAD = timedelta(minutes=12)
 # Also an organiser, so that the same sign-in opens the console (/console/).
 DEMO_ATTENDEE = ("email,name,organisation,country,roles\n"
@@ -37,7 +38,7 @@ def add_demo_attendee(event) -> tuple[Path, str | None]:
               help="Move the event to start on this day, same local times (YYYY-MM-DD).")
 @click.option("--rehearsal", is_flag=True,
               help="Move the event so that its first panel starts in 12 minutes, and add a "
-                   "demo attendee with a phone (a reminder leaves the worker in about 2), "
+                   "demo attendee with a phone (a reminder leaves the worker in 2 to 3), "
                    "a demo speaker and moderator of Panel 1 and two listed attendees.")
 def seed_command(shift_to, rehearsal):
     """Load the 20th Alliance conference (alliance-2020) when it is missing; otherwise
