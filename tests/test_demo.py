@@ -36,9 +36,20 @@ def sign_in(client, email: str, code: str) -> dict:
     return {"Authorization": f"Bearer {response.json['token']}"}
 
 
+NOTE = "Demo speaker and moderator"
+
+
 def counts() -> tuple[int, ...]:
-    return tuple(db.session.scalar(select(func.count()).select_from(model))
-                 for model in (Attendee, Device, ScheduleVersion, DraftEdit))
+    """People, phones, the demo's releases and draft edits. (The seed's own move of a
+    rehearsal run in a later minute is a release too: not counted.)"""
+    demo_releases = select(ScheduleVersion).where(ScheduleVersion.note == NOTE).subquery()
+    return tuple(db.session.scalar(select(func.count()).select_from(table))
+                 for table in (Attendee, Device, demo_releases, DraftEdit))
+
+
+def demo_releases(client) -> list[dict]:
+    return [version for version in client.get(f"{EVENT}/schedule/versions").json
+            if version["note"] == NOTE]
 
 
 # --- 18. the rehearsal casts every role -----------------------------------------------
@@ -54,8 +65,9 @@ def test_18_the_rehearsal_has_a_speaker_a_moderator_and_people_to_find(app, clie
     assert [p["name"] for p in panel["speakers"]] == ["Demo Speaker"]
     assert [p["name"] for p in panel["moderators"]] == ["Demo Moderator"]
     # through the release path: a numbered version with its note and changelog
-    (version,) = client.get(f"{EVENT}/schedule/versions").json
-    assert version["note"] == "Demo speaker and moderator"
+    (version,) = demo_releases(client)
+    assert [change["kind"] for entry in version["changes"] for change in entry["changes"]] == [
+        "speakers_changed", "moderators_changed"]
     demo_codes = codes(tmp_path / "demo-codes.csv")
     assert set(DEMO_PEOPLE) <= set(demo_codes)  # the four demo people's codes
     assert len(demo_codes) == 1 + 4  # beside the demo attendee's
@@ -97,7 +109,7 @@ def test_18_other_draft_edits_are_not_released_by_the_rehearsal(app, client, run
     result = runner.invoke(args=["seed", "--rehearsal"])
     assert result.exit_code == 0, result.output
     assert "waiting in the draft" in result.output
-    assert client.get(f"{EVENT}/schedule/versions").json == []
+    assert demo_releases(client) == []
     draft = releases.draft_sessions(event)
     assert draft[closing.id]["title"] == "Closing words"
     panel = next(state for state in draft.values() if state["key"] == "panel-1")
