@@ -16,7 +16,7 @@ from .timeutil import localise
 
 # The rehearsal: the first panel starts this long after the seed, so its reminders
 # (10 minutes ahead by default) fall due 2 to 3 minutes after the seed (it starts on the
-# minute): about five minutes after `make run` on a fresh clone, which installs first.
+# minute): four to five minutes after `make run` on a fresh clone, which installs first.
 REHEARSAL_LEAD = timedelta(minutes=12)
 # Also an organiser, so that the same sign-in opens the console (/console/).
 DEMO_ATTENDEE = ("email,name,organisation,country,roles\n"
