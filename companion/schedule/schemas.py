@@ -97,10 +97,10 @@ class SessionQuerySchema(Schema):
     day = fields.Date(validate=validate.Range(date(2, 1, 1), date(9998, 12, 31)),
                       metadata={"description": "Local day of the event, YYYY-MM-DD"})
     kind = fields.String(validate=validate.OneOf(SESSION_KINDS))
-    ends_after = fields.AwareDateTime(
+    ends_after = EventDateTime(
         metadata={"description": "Only sessions still running after this instant (with offset)"}
     )
-    starts_before = fields.AwareDateTime(
+    starts_before = EventDateTime(
         metadata={"description": "Only sessions starting before this instant (with offset)"}
     )
 
@@ -139,8 +139,8 @@ class SessionEditSchema(Schema):
     description = fields.String(allow_none=True, validate=validate.Length(max=20000))
     topics = fields.List(fields.String(validate=validate.Length(1, 100)),
                          validate=validate.Length(max=30))
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = EventDateTime(required=True)
+    ends_at = EventDateTime(required=True)
     room_id = fields.Integer(strict=True, allow_none=True, validate=validate.Range(1, MAX_ID))
     status = fields.String(validate=validate.OneOf(SESSION_STATUSES),
                            metadata={"description": "scheduled, or cancelled"})
