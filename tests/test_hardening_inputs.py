@@ -96,3 +96,155 @@ def test_6_an_announcement_sent_after_the_calendar_is_422(client, organiser, bea
         "title": "Later", "body": "Much later", "audience": {"roles": ["attendee"]},
         "send_at": "9999-12-31T23:30:00-05:00"})
     assert_error(response, 422)
+
+
+# --- 7. control characters --------------------------------------------------------------
+
+@pytest.mark.parametrize("control", CONTROLS)
+def test_7_control_characters_in_a_title_are_refused_at_the_door(client, organiser, bearer,
+                                                                 by_key, control):
+    headers = bearer(organiser)
+    response = client.patch(f"{API}/sessions/{by_key['panel-1'].id}", headers=headers,
+                            json={"title": f"Panel{control}1"})
+    assert_error(response, 422)
+    assert response.json["errors"] == {"json": [
+        "Contains a control character (of them, only tab and line breaks are text)."]}
+    response = client.post(f"{API}/rooms", headers=headers, json={"name": f"Room{control}"})
+    assert_error(response, 422)
+    response = client.patch("/api/v1/me", headers=headers,
+                            json={"organisation": f"UN{control}ODC"})
+    assert_error(response, 422)
+    assert drafts() == 0
+
+
+def test_7_line_breaks_only_where_a_field_is_multi_line(client, organiser, bearer, by_key):
+    headers = bearer(organiser)
+    url = f"{API}/sessions/{by_key['panel-1'].id}"
+    for one_line in ({"title": "Panel\n1"}, {"title": "Panel\t1"}, {"topics": ["a\r\nb"]}):
+        response = client.patch(url, headers=headers, json=one_line)
+        assert_error(response, 422)
+        assert set(response.json["errors"]["json"]) == set(one_line)
+    response = client.patch(url, headers=headers,
+                            json={"description": "First line\n\n\tindented\r\nlast"})
+    assert response.status_code == 200, response.json
+    me = client.patch("/api/v1/me", headers=headers, json={"bio": "One\nTwo", "title": "Dr"})
+    assert me.status_code == 200, me.json
+    assert_error(client.patch("/api/v1/me", headers=headers, json={"title": "Dr\nX"}), 422)
+    response = client.post(f"{API}/announcements", headers=headers, json={
+        "title": "Two\nlines", "body": "Body", "audience": {"roles": ["attendee"]}})
+    assert_error(response, 422)
+    assert set(response.json["errors"]["json"]) == {"title"}
+
+
+@pytest.fixture
+def stored_controls(conference, make_attendee):
+    """Panel 1's title, a speaker's name and a room's name hold control characters, as
+    they could be stored before they were refused."""
+    speaker = make_attendee(name="Sam\u001b[31m Speaker", roles=["speaker"],
+                            organisation="UN\u0001ODC")
+    session = panel()
+    session.title = "Panel\u000b 1\u0085"
+    session.description = "Line one\nline two\u0007"
+    session.room.name = "Neuer\u007f Saal"
+    db.session.add(SessionPerson(session_id=session.id, attendee_id=speaker.id,
+                                 role="speaker"))
+    db.session.commit()
+    return speaker
+
+
+def free_of_controls(text: str) -> bool:
+    return not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", text)
+
+
+def test_7_the_exports_strip_what_is_stored(client, stored_controls):
+    xml = client.get(f"{API}/schedule.xml")
+    assert xml.status_code == 200
+    root = etree.fromstring(xml.data)
+    titles = root.xpath("//event[@id=$id]/title/text()", id=str(panel().id))
+    assert titles == ["Panel 1"]
+    assert "Sam[31m Speaker" in root.xpath("//person/text()")
+    assert "Neuer Saal" in root.xpath("//room/@name")
+    document = client.get(f"{API}/schedule.json")
+    assert document.status_code == 200 and free_of_controls(document.text)
+    assert "Panel 1" in document.text and "Line one\\nline two" in document.text
+    ics = client.get(f"{API}/schedule.ics")
+    assert ics.status_code == 200 and free_of_controls(ics.text)
+    event = next(item for item in Calendar.from_ical(ics.data).walk("VEVENT")
+                 if str(item["SUMMARY"]).startswith("Panel"))
+    assert str(event["SUMMARY"]) == "Panel 1"
+    description = str(event["DESCRIPTION"])
+    assert description.startswith("Line one\nline two\n\nTopics")
+    assert description.endswith("Speakers: Sam[31m Speaker")
+    assert str(event["LOCATION"]).startswith("Neuer Saal")
+
+
+def test_7_the_personal_calendar_strips_them_too(client, stored_controls, bearer):
+    assert client.put(f"/api/v1/me/bookmarks/{panel().id}",
+                      headers=bearer(stored_controls)).status_code == 200
+    feed = client.get(f"/api/v1/calendars/{feed_token(stored_controls)}.ics")
+    assert feed.status_code == 200, feed.text
+    assert free_of_controls(feed.text) and "SUMMARY:Panel 1" in feed.text
+
+
+def test_7_the_vcard_strips_them(client, make_attendee, bearer):
+    me = make_attendee(name="Ada Lovelace")
+    other = make_attendee(name="Bruno\u000b Keller", organisation="UN\u001bODC",
+                          title="Dr\u0001", phone="+43\u00011", share_phone=True)
+    db.session.add_all([Contact(owner_id=me.id, contact_id=other.id, via="card"),
+                        Contact(owner_id=other.id, contact_id=me.id, via="card")])
+    db.session.commit()
+    response = client.get("/api/v1/me/contacts.vcf", headers=bearer(me))
+    assert response.status_code == 200 and free_of_controls(response.text)
+    card = vobject.readOne(response.text)
+    assert card.fn.value == "Bruno Keller"
+    assert card.org.value == ["UNODC"] and card.title.value == "Dr"
+    assert card.tel.value == "+431"
+
+
+def import_file(runner, tmp_path, text: str, *options):
+    source = tmp_path / "attendees.csv"
+    source.write_text(text, encoding="utf-8")
+    codes = tmp_path / "codes.csv"
+    result = runner.invoke(args=["attendees", "import", str(source), "--codes", str(codes),
+                                 *options])
+    return result, codes
+
+
+@pytest.mark.parametrize("cell", ["Ada\u001b[2J Lovelace", "Ada\u000bLovelace",
+                                  '"Ada\nLovelace"'])
+def test_7_the_attendees_csv_refuses_control_characters_and_line_breaks_in_a_name(
+        runner, conference, tmp_path, cell):
+    result, _ = import_file(runner, tmp_path, HEADER + f"ada@example.org,{cell},,,\n")
+    assert result.exit_code != 0
+    assert "line 2: name:" in result.output
+    assert db.session.scalar(select(Attendee)) is None
+
+
+def console_token(client, url: str) -> str:
+    page = client.get(url)
+    assert page.status_code == 200, (url, page.status_code)
+    return CSRF.search(page.text).group(1)
+
+
+@pytest.fixture
+def console(client, organiser):
+    token = console_token(client, "/console/sign-in")
+    response = client.post("/console/sign-in", data={
+        "csrf_token": token, "email": organiser.email, "access_code": CODE})
+    assert response.status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("title", ["Panel\u000b3", "Panel\u001b3", "Panel\n3"])
+def test_7_the_consoles_forms_refuse_them(console, conference, title):
+    panel_3 = panel("panel-3").id
+    url = f"/console/sessions/{panel_3}"
+    response = console.post(url, data={
+        "csrf_token": console_token(console, url), "title": title,
+        "starts_at": "2020-03-31T11:00", "ends_at": "2020-03-31T12:30", "room_id": ""})
+    assert response.status_code == 422
+    assert drafts() == 0
+    response = console.post("/console/announcements", data={
+        "csrf_token": console_token(console, "/console/announcements"), "title": title,
+        "body": "Body", "roles": "attendee"})
+    assert response.status_code == 422

@@ -43,6 +43,7 @@ from ..schedule.schemas import (
     RoomPatchSchema,
     SessionPatchSchema,
 )
+from ..text import CONTROL
 from . import csrf
 from .forms import (
     Refused,
@@ -98,9 +99,9 @@ def gate():
         g.pop(name, None)
     if request.method not in SAFE:
         csrf.protect()  # CSRFError (400) without a valid token
-        if any("\x00" in key + "".join(values) for key, values in request.form.lists()):
+        if any(CONTROL.search(key + "".join(values)) for key, values in request.form.lists()):
             return page("refused.html", 422, title="Not accepted",
-                        message="NUL characters are not accepted.")
+                        message="Control characters are not accepted (NUL among them).")
     if request.endpoint in PUBLIC:
         return None
     if signed_in() is None:

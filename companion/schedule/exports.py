@@ -7,6 +7,9 @@ survive re-seeding and ``seed --shift-to``. Times are local to the event, with o
 Cancelled sessions stay in the calendar with STATUS:CANCELLED, so a subscribed calendar
 drops or strikes the entry it already has. The frab and c3voc formats have no status
 (their JSON schema admits no extra field), so there cancelled sessions are left out.
+
+Texts stored before control characters were refused are written without them
+(``text.printable``): XML cannot hold them, calendars would carry them raw.
 """
 
 import hashlib
@@ -24,6 +27,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..text import printable
 from ..timeutil import local_to_utc, localise, utcnow
 from .models import Event, ScheduleVersion, Session
 from .schemas import EventSchema, RoomSchema, SessionSchema
@@ -117,7 +121,7 @@ def to_ical(event: Event, sessions: list[Session], stamp: datetime | None = None
     stamp = stamp or utcnow().replace(microsecond=0)
     alarms = alarms or {}
     calendar = Calendar.new(
-        prodid=PRODID, method="PUBLISH", name=name or event.name, url=event.url,
+        prodid=PRODID, method="PUBLISH", name=printable(name or event.name), url=event.url,
         uid=uid or f"schedule@{event.slug}.companion", refresh_interval=REFRESH,
     )
     calendar.add("X-WR-TIMEZONE", event.timezone)
@@ -126,18 +130,18 @@ def to_ical(event: Event, sessions: list[Session], stamp: datetime | None = None
         entry = CalendarEvent.new(
             uid=session.uid,
             stamp=stamp,
-            summary=session.title,
-            description=_calendar_text(session),
+            summary=printable(session.title),
+            description=printable(_calendar_text(session)),
             start=localise(session.starts_at, event.timezone),
             end=localise(session.ends_at, event.timezone),
-            location=_location(session),
+            location=printable(_location(session)),
             categories=[session.kind],
             status="CANCELLED" if session.status == "cancelled" else "CONFIRMED",
         )
         if session.id in alarms:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
-            alarm.add("description", session.title)
+            alarm.add("description", printable(session.title))
             alarm.add("trigger", -alarms[session.id])
             entry.add_component(alarm)
         calendar.add_component(entry)
@@ -227,6 +231,17 @@ def _talk(session: Session, base_url: str) -> dict:
     }
 
 
+def printable_document(value):
+    """A document with every string of it printable (lists and dicts, recursively)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(key): printable_document(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [printable_document(item) for item in value]
+    return value
+
+
 def schedule_document(event: Event, sessions: list[Session], base_url: str) -> dict:
     """The c3voc ``schedule.json`` structure. Days change at local midnight."""
     tz = event.timezone
@@ -269,11 +284,11 @@ def schedule_document(event: Event, sessions: list[Session], base_url: str) -> d
     }
     if event.url:
         conference["url"] = event.url
-    return {
+    return printable_document({
         "$schema": C3VOC_SCHEMA,
         "generator": {"name": GENERATOR},
         "schedule": {"version": schedule_version(event, sessions), "conference": conference},
-    }
+    })
 
 
 def to_json(event: Event, sessions: list[Session], base_url: str) -> str:

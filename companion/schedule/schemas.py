@@ -5,6 +5,7 @@ from datetime import date
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..extensions import MAX_ID
+from ..text import one_line
 from ..timeutil import EventDateTime
 from .models import SESSION_KINDS, SESSION_STATUSES
 
@@ -33,18 +34,20 @@ FACILITY_KINDS = (
 
 class InterpretationSchema(Schema):
     channels = fields.List(
-        fields.String(validate=validate.Length(1, 50)), validate=validate.Length(max=20),
+        fields.String(validate=[validate.Length(1, 50), one_line]),
+        validate=validate.Length(max=20),
         metadata={"description": "Receiver channels, e.g. [\"1\", \"2\"]"},
     )
     languages = fields.List(
-        fields.String(validate=validate.Length(2, 8)), validate=validate.Length(max=20),
+        fields.String(validate=[validate.Length(2, 8), one_line]),
+        validate=validate.Length(max=20),
         metadata={"description": "Languages interpreted, in the order of the channels"},
     )
 
 
 class FacilitySchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(FACILITY_KINDS))
-    name = fields.String(required=True, validate=validate.Length(1, 200))
+    name = fields.String(required=True, validate=[validate.Length(1, 200), one_line])
     where = fields.String(allow_none=True, validate=validate.Length(max=500),
                           metadata={"description": "How to find it"})
 
@@ -108,7 +111,8 @@ class SessionQuerySchema(Schema):
 # --- organisers' edits (drafts until released) --------------------------------------
 
 def text(maximum: int, **kwargs) -> fields.String:
-    return fields.String(validate=validate.Length(1, maximum), **kwargs)
+    """A title or a name: one line."""
+    return fields.String(validate=[validate.Length(1, maximum), one_line], **kwargs)
 
 
 def ids_field(description: str) -> fields.List:
@@ -137,7 +141,7 @@ class SessionEditSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(SESSION_KINDS))
     title = text(300, required=True)
     description = fields.String(allow_none=True, validate=validate.Length(max=20000))
-    topics = fields.List(fields.String(validate=validate.Length(1, 100)),
+    topics = fields.List(fields.String(validate=[validate.Length(1, 100), one_line]),
                          validate=validate.Length(max=30))
     starts_at = EventDateTime(required=True)
     ends_at = EventDateTime(required=True)
@@ -175,9 +179,9 @@ class DraftSessionSchema(Schema):
 
 class RoomEditSchema(Schema):
     name = text(200, required=True)
-    building = fields.String(allow_none=True, validate=validate.Length(max=200))
+    building = fields.String(allow_none=True, validate=[validate.Length(max=200), one_line])
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
-    floor = fields.String(allow_none=True, validate=validate.Length(max=50))
+    floor = fields.String(allow_none=True, validate=[validate.Length(max=50), one_line])
     capacity = fields.Integer(strict=True, allow_none=True, validate=validate.Range(0, 100000))
     accessibility = fields.String(allow_none=True, validate=validate.Length(max=5000))
     interpretation = fields.Nested(InterpretationSchema, allow_none=True)
