@@ -248,3 +248,25 @@ def test_7_the_consoles_forms_refuse_them(console, conference, title):
         "csrf_token": console_token(console, "/console/announcements"), "title": title,
         "body": "Body", "roles": "attendee"})
     assert response.status_code == 422
+
+
+# --- 8. a NUL in the attendees' CSV ----------------------------------------------------------
+
+@pytest.mark.parametrize("row", [
+    "bob@example.org,Bob\x00 Builder,,,",
+    "bob@example.org,Bob Builder,UN\x00ODC,,",
+    "bob\x00@example.org,Bob Builder,,,",
+    "bob@example.org,Bob Builder,,,attendee;\x00",
+])
+def test_8_a_nul_is_a_bad_row_like_any_other(runner, conference, tmp_path, row):
+    text = HEADER + "ada@example.org,Ada Lovelace,,,\n" + row + "\n" \
+        + "cy@example.org,Cy Twombly,,,\n"
+    result, codes = import_file(runner, tmp_path, text, "--skip-bad")
+    assert result.exit_code == 0, result.output
+    assert "line 3:" in result.output and "Traceback" not in result.output
+    for secret in ("ada@example.org", "cy@example.org", "access_code_hash", "INSERT"):
+        assert secret not in result.output
+    assert "2 created" in result.output and "1 bad row(s) skipped" in result.output
+    emails = db.session.scalars(select(Attendee.email).order_by(Attendee.email)).all()
+    assert emails == ["ada@example.org", "cy@example.org"]
+    assert len(codes.read_text().splitlines()) == 3
