@@ -1,4 +1,5 @@
-"""Text in and out: characters no field takes, line breaks only in multi-line fields.
+"""Text in and out: characters no field takes, line breaks only in multi-line fields,
+and CSV cells a spreadsheet would run as formulas.
 
 Control characters (C0 but tab, line feed and carriage return; DEL; C1) and the
 non-characters U+FFFE and U+FFFF belong in no title, name or body: XML cannot hold most
@@ -13,6 +14,8 @@ from marshmallow import ValidationError
 
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 LINE_BREAKS = re.compile("[\t\n\r\u2028\u2029]")
+# What a spreadsheet reads as the start of a formula (OWASP's CSV injection advice).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def printable(text: str | None) -> str | None:
@@ -31,3 +34,10 @@ def one_line(value: str) -> None:
     if LINE_BREAKS.search(value):
         raise ValidationError("Must be one line: no line breaks or tabs.")
 
+
+def spreadsheet_cell(value):
+    """A CSV cell that a spreadsheet shows as text: one that could start a formula
+    gets a leading single quote (OWASP)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -270,3 +270,19 @@ def test_8_a_nul_is_a_bad_row_like_any_other(runner, conference, tmp_path, row):
     emails = db.session.scalars(select(Attendee.email).order_by(Attendee.email)).all()
     assert emails == ["ada@example.org", "cy@example.org"]
     assert len(codes.read_text().splitlines()) == 3
+
+
+# --- 9. formulas in the codes CSV ---------------------------------------------------------------
+
+def test_9_the_codes_csv_quotes_what_a_spreadsheet_would_run(runner, conference, tmp_path):
+    emails = ["=1+2@example.org", "+1-2@example.org", "-2+3@example.org", "ada@example.org"]
+    text = HEADER + "".join(f"{email},Someone {n},,,\n" for n, email in enumerate(emails))
+    result, codes = import_file(runner, tmp_path, text)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(codes.read_text())))
+    assert [row[0] for row in rows] == ["email", "'=1+2@example.org", "'+1-2@example.org",
+                                        "'-2+3@example.org", "ada@example.org"]
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+               for row in rows for cell in row)
+    stored = db.session.scalars(select(Attendee.email).order_by(Attendee.id)).all()
+    assert stored == emails  # only the file's cells are quoted
