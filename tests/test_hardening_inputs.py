@@ -286,3 +286,26 @@ def test_9_the_codes_csv_quotes_what_a_spreadsheet_would_run(runner, conference,
                for row in rows for cell in row)
     stored = db.session.scalars(select(Attendee.email).order_by(Attendee.id)).all()
     assert stored == emails  # only the file's cells are quoted
+
+
+# --- 10. nested objects on PATCH -----------------------------------------------------------
+
+@pytest.mark.parametrize("body,field", [
+    ({"facilities": [{}]}, "facilities"),
+    ({"facilities": [{"kind": "wifi"}]}, "facilities"),
+    ({"facilities": [{"name": "Wi-Fi"}]}, "facilities"),
+    ({"interpretation": {"channels": ["1\n2"]}}, "interpretation"),
+])
+def test_10_a_rooms_patch_checks_nested_objects_as_post_does(client, organiser, bearer,
+                                                             conference, body, field):
+    headers = bearer(organiser)
+    room = db.session.scalar(select(Room).order_by(Room.id))
+    response = client.patch(f"{API}/rooms/{room.id}", headers=headers, json=body)
+    assert_error(response, 422)
+    assert list(response.json["errors"]["json"]) == [field]
+    assert drafts() == 0
+    assert_error(client.post(f"{API}/schedule/publish", headers=headers, json={}), 409)
+    fine = client.patch(f"{API}/rooms/{room.id}", headers=headers,
+                        json={"facilities": [{"kind": "wifi", "name": "Wi-Fi"}]})
+    assert fine.status_code == 200, fine.json
+    assert fine.json["name"] == room.name  # a PATCH still leaves out what it keeps

@@ -289,7 +289,7 @@ def edit_session(session_id):
     try:
         if errors:
             raise Refused(422, "The request is not valid.", errors)
-        values = load(SessionPatchSchema(partial=True), raw)
+        values = load(SessionPatchSchema(), raw)
         changed = {name: value for name, value in values.items()
                    if (releases.iso(value) if name in ("starts_at", "ends_at") else value)
                    != state.get(name)}
@@ -663,7 +663,7 @@ def edit_room(room_id):
         try:
             if errors:
                 raise Refused(422, "The request is not valid.", errors)
-            values = load(RoomPatchSchema(partial=True), raw)
+            values = load(RoomPatchSchema(), raw)
             changed = {k: v for k, v in values.items() if v != state.get(k)}
             if changed:
                 attempt(releases.update_room, event, me(), room_id, changed)

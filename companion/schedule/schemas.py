@@ -155,8 +155,17 @@ class SessionEditSchema(Schema):
         "description": "Accept times outside the event's days"})
 
 
-class SessionPatchSchema(SessionEditSchema):
-    """What PATCH changes: any fields of a session (use as ``SessionPatchSchema(partial=True)``)."""
+class PatchSchema(Schema):
+    """What PATCH changes: any of the fields, each one sent checked as on POST. Partial at
+    the top only: marshmallow's ``partial=True`` reaches into nested objects too, and
+    ``{"facilities": [{}]}`` would pass."""
+
+    def __init__(self, **kwargs):
+        super().__init__(partial=tuple(self._declared_fields), **kwargs)
+
+
+class SessionPatchSchema(PatchSchema, SessionEditSchema):
+    """What PATCH changes: any fields of a session."""
 
 
 class DraftSessionSchema(Schema):
@@ -191,8 +200,8 @@ class RoomEditSchema(Schema):
                              validate=validate.Length(max=50))
 
 
-class RoomPatchSchema(RoomEditSchema):
-    """What PATCH changes: any fields of a room (``RoomPatchSchema(partial=True)``)."""
+class RoomPatchSchema(PatchSchema, RoomEditSchema):
+    """What PATCH changes: any fields of a room; a facility or the interpretation whole."""
 
 
 class DraftRoomSchema(RoomSchema):
