@@ -309,3 +309,25 @@ def test_10_a_rooms_patch_checks_nested_objects_as_post_does(client, organiser, 
                         json={"facilities": [{"kind": "wifi", "name": "Wi-Fi"}]})
     assert fine.status_code == 200, fine.json
     assert fine.json["name"] == room.name  # a PATCH still leaves out what it keeps
+
+
+# --- 11. CR/LF in the console's next --------------------------------------------------------
+
+@pytest.mark.parametrize("target", [
+    "/console/agenda\r\nSet-Cookie: x=1", "/console/agenda\nX: y", "/console/\tagenda",
+    "//evil.example/console/", "https://evil.example/console/",
+    "/console/\\evil",
+])
+def test_11_sign_in_with_an_odd_next_goes_to_the_consoles_home(client, organiser, target):
+    token = console_token(client, "/console/sign-in")
+    response = client.post("/console/sign-in", query_string={"next": target}, data={
+        "csrf_token": token, "email": organiser.email, "access_code": CODE})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/console/"
+
+
+def test_11_a_plain_next_is_still_followed(client, organiser):
+    token = console_token(client, "/console/sign-in")
+    response = client.post("/console/sign-in?next=/console/rooms", data={
+        "csrf_token": token, "email": organiser.email, "access_code": CODE})
+    assert response.headers["Location"] == "/console/rooms"

@@ -186,10 +186,16 @@ def sign_in():
     session.clear()
     session["token"] = signed.token
     session.permanent = False
-    target = request.args.get("next", "")
-    if not target.startswith("/console/") or target.startswith("//"):
-        target = url_for("console.home")
-    return redirect(target)
+    return redirect(safe_next(request.args.get("next", "")))
+
+
+def safe_next(target: str) -> str:
+    """Where to go after signing in: a page of the console, else its home. A path with
+    anything but printable ASCII (CR/LF would break the Location header) is not one."""
+    if not target.startswith("/console/") or not target.isascii() \
+            or not target.isprintable() or "\\" in target:
+        return url_for("console.home")
+    return target
 
 
 @blp.route("/sign-out", methods=["POST"])
