@@ -331,3 +331,76 @@ def test_11_a_plain_next_is_still_followed(client, organiser):
     response = client.post("/console/sign-in?next=/console/rooms", data={
         "csrf_token": token, "email": organiser.email, "access_code": CODE})
     assert response.headers["Location"] == "/console/rooms"
+
+
+# --- 12. the connection after a 413 --------------------------------------------------------------
+
+def test_12_a_413_says_connection_close(client):
+    response = client.post("/api/v1/auth/login", data=b"{}", content_type="application/json",
+                           environ_overrides={"CONTENT_LENGTH": str(10 * 1024 * 1024)})
+    assert_error(response, 413)
+    assert response.headers["Connection"] == "close"
+    assert "Connection" not in client.get("/api/v1/events").headers
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(migrated):
+    """gunicorn as the Procfile starts it (one worker); ``TEST_SERVER_PORT`` picks its port."""
+    port = int(os.environ.get("TEST_SERVER_PORT") or free_port())
+    env = {**os.environ, "DATABASE_URL": migrated, "PORT": str(port),
+           "WEB_CONCURRENCY": "1", "WEB_THREADS": "2", "COMPANION_ENV": "development"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "--config", "gunicorn.conf.py"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, "no gunicorn"
+            time.sleep(0.1)
+    yield port
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def read_answer(connection: socket.socket) -> tuple[str, dict]:
+    """The status line and headers of one answer, and as much of its body as it says."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        assert chunk, f"the server closed before answering: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, value in
+               (line.split(":", 1) for line in lines)}
+    while len(body) < int(headers.get("content-length", 0)):
+        body += connection.recv(65536)
+    return status, headers
+
+
+def test_12_after_a_413_gunicorn_says_close_and_closes(gunicorn):
+    with socket.create_connection(("127.0.0.1", gunicorn), timeout=10) as connection:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, headers = read_answer(connection)
+        assert status.endswith("200 OK") and headers["connection"] == "keep-alive"
+        connection.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n"
+                           b"Content-Type: application/json\r\n"
+                           b"Content-Length: 10485760\r\n\r\n" + b"{" * 1024)
+        status, headers = read_answer(connection)
+        assert " 413 " in status
+        assert headers["connection"] == "close"
+        connection.settimeout(5)
+        assert connection.recv(65536) == b""  # closed: nothing read as the next request
