@@ -6,11 +6,9 @@ import csv
 import io
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,8 @@ import vobject
 from icalendar import Calendar
 from lxml import etree
 from sqlalchemy import select
+
+from conftest import Workers
 
 from companion.extensions import db
 from companion.networking.models import Contact
@@ -343,6 +343,14 @@ def test_12_a_413_says_connection_close(client):
     assert "Connection" not in client.get("/api/v1/events").headers
 
 
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -358,21 +366,10 @@ def gunicorn(migrated):
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "--config", "gunicorn.conf.py"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, "no gunicorn"
-            time.sleep(0.1)
+    assert Workers.wait_for(lambda: listening(port) or server.poll() is not None, 30)
+    assert server.poll() is None, "gunicorn did not start"
     yield port
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    Workers.stop(server)  # SIGTERM, as a deployment stops it
 
 
 def read_answer(connection: socket.socket) -> tuple[str, dict]:
