@@ -4,6 +4,8 @@ version of one (a draft, or a release with its pushes to exactly those affected)
 
 import copy
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select
@@ -201,3 +203,105 @@ def test_the_api_door_answers_the_draft_or_releases(imported, client):
     text = client.post(url, data=b"hello", content_type="text/plain", headers=organiser)
     assert text.status_code == 415
     assert versions(client) == [2, 1]
+
+
+# --- frab XML and c3voc JSON, from a file and from a URL ---------------------------------
+
+def shown(session: dict) -> tuple:
+    return (session["guid"], session["title"], session["kind"], session["starts_at"],
+            session["ends_at"], (session["room"] or {}).get("name"), session["topics"],
+            session["language"], session["description"],
+            [(p["id"], p["name"]) for p in session["speakers"]], session["status"])
+
+
+def test_frab_xml_and_c3voc_json_of_one_programme_give_the_same_agenda(runner, tmp_path,
+                                                                        client):
+    from tests.test_schedule_sources import FRAB, c3voc_text
+    (tmp_path / "camp.xml").write_text(FRAB, encoding="utf-8")
+    (tmp_path / "camp.json").write_text(c3voc_text(), encoding="utf-8")
+    for name, slug in (("camp.xml", "camp-xml"), ("camp.json", "camp-json")):
+        result = runner.invoke(args=["events", "import", str(tmp_path / name),
+                                     "--event", slug])
+        assert result.exit_code == 0, result.output
+        assert f"{slug}: created version 1" in result.output
+        assert "warning:" in result.output  # the old frab guid that is no UUID
+    xml = client.get("/api/v1/events/camp-xml/sessions").json
+    json_ = client.get("/api/v1/events/camp-json/sessions").json
+    assert [shown(s) for s in xml] == [shown(s) for s in json_]
+    assert any(s["guid"] == "Xk3jF9aQ2mZ0tR7pL1wVbg" for s in xml)
+    named = [s for s in xml if s["speakers"]]
+    assert named and all(p["id"] is None for s in named for p in s["speakers"])
+    assert client.get("/api/v1/events/camp-xml").json["timezone"] == "Europe/Berlin"
+    # our own exports write the sources' guids back
+    exported = client.get("/api/v1/events/camp-xml/schedule.xml").data.decode()
+    assert 'guid="Xk3jF9aQ2mZ0tR7pL1wVbg"' in exported
+
+
+class Programme(BaseHTTPRequestHandler):
+    """A pretalx-like server: the programme with an ETag, 304 while it holds."""
+
+    body, etag, seen, down = b"", '"1"', [], False
+
+    def do_GET(self):
+        kind = type(self)
+        kind.seen.append(self.headers.get("If-None-Match"))
+        if kind.down:
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.headers.get("If-None-Match") == kind.etag:
+            self.send_response(304)
+            self.send_header("ETag", kind.etag)
+            self.end_headers()
+        else:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("ETag", kind.etag)
+            self.send_header("Content-Length", str(len(kind.body)))
+            self.end_headers()
+            self.wfile.write(kind.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def programme_url():
+    from tests.test_schedule_sources import FRAB
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Programme)
+    Programme.body, Programme.etag, Programme.seen, Programme.down = (
+        FRAB.encode(), '"1"', [], False)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/schedule.xml", FRAB
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_a_url_is_synced_with_etags(runner, client, programme_url):
+    url, frab = programme_url
+    first = runner.invoke(args=["events", "import", url, "--event", "camp", "--publish"])
+    assert first.exit_code == 0, first.output
+    assert "camp: created version 1" in first.output
+    again = runner.invoke(args=["events", "sync", "--once"])
+    assert again.exit_code == 0, again.output
+    assert "camp: not modified" in again.output
+    assert Programme.seen == [None, '"1"']  # the second asked with the ETag: a 304
+    follower = person()
+    opening = next(s for s in client.get("/api/v1/events/camp/sessions").json
+                   if s["title"] == "Opening")
+    follow(follower, opening["id"])
+    Programme.body, Programme.etag = frab.replace(
+        "<title>Opening</title>", "<title>Welcome</title>").encode(), '"2"'
+    changed = runner.invoke(args=["events", "sync", "--once"])
+    assert changed.exit_code == 0, changed.output
+    assert "camp: released version 2 (1 changes, 1 notified)" in changed.output
+    assert len(told(follower)) == 1
+    Programme.down = True
+    failing = runner.invoke(args=["events", "sync", "--once"])
+    assert failing.exit_code == 0
+    assert "HTTP 503; nothing changed, tried again next time" in failing.output
+    assert [v["version"] for v in client.get(
+        "/api/v1/events/camp/schedule/versions").json] == [2, 1]
