@@ -16,6 +16,9 @@ the environment without editing this file:
 - ``WEB_MAX_REQUESTS`` (100,000): requests after which a worker is replaced (0: never).
 - ``LOG_LEVEL`` (INFO): the level of gunicorn's own lines and of the app's.
 
+An answer the app marks ``Connection: close`` (a 413, whose body is left unread) closes
+the connection (``post_worker_init`` below).
+
 Logs: one JSON object a line on standard error (companion/logs.py), gunicorn's own lines
 and the app's alike; the access log is one JSON line per request with the request's id
 (the ``X-Request-ID`` the app answers with), so it joins the app's lines of that request,
@@ -97,6 +100,33 @@ class JsonAccessLogger(Logger):
 
 
 logger_class = JsonAccessLogger
+
+
+def closing_when_asked(app):
+    """The app as WSGI, where an answer with ``Connection: close`` closes the connection.
+
+    gunicorn drops an application's hop-by-hop headers and says keep-alive; after a 413
+    it then fails to drain the body left unread and closes anyway, so the client's next
+    request on that connection got nothing. ``start_response`` is a bound method of
+    gunicorn's response, whose ``force_close`` makes it say close and close (not public:
+    tests/test_hardening_inputs.py fails when an upgrade changes it).
+    """
+    def wsgi(environ, start_response):
+        response = getattr(start_response, "__self__", None)
+
+        def start(status, headers, exc_info=None):
+            if any(name.lower() == "connection" and value.lower() == "close"
+                   for name, value in headers) and hasattr(response, "force_close"):
+                response.force_close()
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return wsgi
+
+
+def post_worker_init(worker):
+    worker.wsgi = closing_when_asked(worker.wsgi)
 # Everything goes to the root logger's one JSON handler (companion/logs.py).
 logconfig_dict = {
     "version": 1,

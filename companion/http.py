@@ -6,11 +6,15 @@ At the door (before any view), for the API:
 - a body on a write that is not JSON is refused with 415 (it would be ignored otherwise);
 - a JSON body is parsed once here: one that is not JSON (an integer of more than 4,300
   digits is not, for Python) or nested too deeply is a 400; one holding text PostgreSQL
-  cannot store (NUL, a lone surrogate) is a 422, wherever it is, also in the path and query.
+  cannot store (NUL, a lone surrogate) or another control character (tab and line breaks
+  are text; see companion/text.py) is a 422, wherever it is, also in the path and query.
 - ``If-None-Match`` is compared weakly, as RFC 9110 says: ``W/"x"`` matches ``"x"``.
 
 Answers are written by orjson (``JSONProvider``): the 7 KB of a personal agenda in 2 µs
 rather than the standard library's 37.
+
+A 413 says ``Connection: close``: its body is left unread, so the connection cannot carry
+another request (gunicorn.conf.py makes gunicorn close it).
 
 On the way out: ``nosniff`` and ``Referrer-Policy`` everywhere, a Content-Security-Policy
 (with the hash of the docs page's own inline script), and for personal answers
@@ -28,10 +32,19 @@ from flask import current_app, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import abort
 
+from .text import CONTROL
+
 JSON_DEPTH = 32  # far deeper than anything the API takes
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Text PostgreSQL cannot hold: NUL, and the halves of a UTF-16 pair on their own.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# What each refused kind of text is called: the message, and the message under its place.
+REFUSED_TEXT = (
+    (UNSTORABLE, "NUL characters and lone surrogates are not accepted.",
+     "Contains a NUL character or a lone surrogate."),
+    (CONTROL, "Control characters are not accepted.",
+     "Contains a control character (of them, only tab and line breaks are text)."),
+)
 PERSONAL = ("/api/v1/me", "/api/v1/auth/")
 DOCS_PAGE = "/api/v1/docs"
 INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
@@ -126,18 +139,17 @@ def check_body():
         if not request.is_json and not document:
             abort(415, message="Send the body as JSON (Content-Type: application/json).")
     body = parsed_json() if request.is_json else None
-    where = {
-        "path": bool(UNSTORABLE.search(request.path)),
-        "query": bool(request.query_string) and any(
-            UNSTORABLE.search(part) for pair in request.args.items(multi=True)
-            for part in pair),
-        "json": body is not None and any(UNSTORABLE.search(text) for text in strings_in(body)),
+    texts = {
+        "path": [request.path],
+        "query": [part for pair in request.args.items(multi=True) for part in pair]
+        if request.query_string else [],
+        "json": [] if body is None else list(strings_in(body)),
     }
-    found = [location for location, bad in where.items() if bad]
-    if found:
-        abort(422, message="NUL characters and lone surrogates are not accepted.",
-              errors={location: ["Contains a NUL character or a lone surrogate."]
-                      for location in found})
+    for pattern, message, where in REFUSED_TEXT:
+        found = [location for location, strings in texts.items()
+                 if any(pattern.search(text) for text in strings)]
+        if found:
+            abort(422, message=message, errors={location: [where] for location in found})
 
 
 def weak_if_none_match():
@@ -178,6 +190,13 @@ def security_headers(response):
     return response
 
 
+def close_after_too_large(response):
+    if response.status_code == 413:
+        response.headers["Connection"] = "close"
+    return response
+
+
 def init_app(app):
     app.before_request(at_the_door)
     app.after_request(security_headers)
+    app.after_request(close_after_too_large)

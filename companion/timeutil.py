@@ -3,7 +3,7 @@
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from marshmallow import fields
+from marshmallow import ValidationError, fields
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
@@ -49,11 +49,30 @@ def localise(value: datetime | None, tz: str) -> datetime | None:
     return None if value is None else value.astimezone(ZoneInfo(tz))
 
 
+# The instants an input may name, in UTC: a year inside the calendar's ends, so that the
+# instant in any zone, and a day's or a reminder's arithmetic on it, is still a datetime.
+EARLIEST = datetime(2, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
+
+
 class EventDateTime(fields.AwareDateTime):
     """An ISO 8601 field that rejects naive input and renders in the event's zone.
 
-    The object being dumped names its zone in a ``timezone`` attribute.
+    Every datetime the API takes is one of these: an instant outside years 2 to 9998
+    in UTC (``9999-12-31T23:30:00-05:00`` is in year 10000) is refused, not an
+    OverflowError later. The object being dumped names its zone in a ``timezone``
+    attribute.
     """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        instant = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            in_range = EARLIEST <= instant.astimezone(timezone.utc) <= LATEST
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            raise ValidationError("Must be from 0002-01-01 to 9998-12-31 in UTC.")
+        return instant
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is not None:

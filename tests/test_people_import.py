@@ -114,7 +114,7 @@ BAD = (
     + "not-an-email,Someone,,,\n"  # line 3
     + "eve@example.org,Eve,,,chair\n"  # line 4
     + "frank@example.org,,,,\n"  # line 5
-    + '"gina@example.org","Gina\nwith a line break",,,\n'  # lines 6-7
+    + '"gina@example.org","Gina\nwith a line break",,,\n'  # lines 6-7: a name is one line
     + "OK@example.org,Fine Again,,,\n"  # line 8: the same email as line 2
     + "hal@example.org,Hal,,\n"  # line 9: a field short
     + "ivy@example.org," + "x" * 201 + ",,,\n"  # line 10
@@ -128,14 +128,15 @@ def test_bad_rows_are_all_reported_and_nothing_is_imported(run, files):
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if "attendees.csv: line" in line]
     assert [line.split(": ")[1] for line in lines] == [
-        "line 3", "line 4", "line 5", "line 8", "line 9", "line 10"]
+        "line 3", "line 4", "line 5", "line 6", "line 8", "line 9", "line 10"]
     assert "email: Not a valid email address." in lines[0]
     assert "roles: Must be one of" in lines[1]
     assert "name: Missing data for required field." in lines[2]
-    assert "on line 2 too" in lines[3]
-    assert "4 fields where 5 belong" in lines[4]
-    assert "name: Length must be between 1 and 200." in lines[5]
-    assert "nothing imported: 6 bad row(s)" in result.output
+    assert "name: Must be one line: no line breaks or tabs." in lines[3]
+    assert "on line 2 too" in lines[4]
+    assert "4 fields where 5 belong" in lines[5]
+    assert "name: Length must be between 1 and 200." in lines[6]
+    assert "nothing imported: 7 bad row(s)" in result.output
     assert attendees() == []
     assert not run.codes.exists()
 
@@ -144,8 +145,8 @@ def test_skip_bad_imports_the_good_rows(run, files):
     result = run(files(BAD), "--skip-bad")
     assert result.exit_code == 0, result.output
     assert "line 3" in result.output
-    assert "3 created, 0 updated, 0 unchanged, 6 bad row(s) skipped" in result.output
-    assert [a["name"] for a in attendees()] == ["Fine Person", "Gina\nwith a line break", "Jo"]
+    assert "2 created, 0 updated, 0 unchanged, 7 bad row(s) skipped" in result.output
+    assert [a["name"] for a in attendees()] == ["Fine Person", "Jo"]
 
 
 @pytest.mark.parametrize("text", ["", "email,name\nx@example.org,X\n", "a,b,c,d,e\n"])

@@ -53,6 +53,7 @@ from ..schedule.schemas import (
     RoomPatchSchema,
     SessionPatchSchema,
 )
+from ..text import CONTROL
 from . import csrf
 from .forms import (
     Refused,
@@ -153,9 +154,9 @@ def gate():
         request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
     if request.method not in SAFE:
         csrf.protect()  # CSRFError (400) without a valid token
-        if any("\x00" in key + "".join(values) for key, values in request.form.lists()):
+        if any(CONTROL.search(key + "".join(values)) for key, values in request.form.lists()):
             return page("refused.html", 422, title="Not accepted",
-                        message="NUL characters are not accepted.")
+                        message="Control characters are not accepted (NUL among them).")
     if request.endpoint in PUBLIC:
         return None
     if signed_in() is None:
@@ -281,10 +282,16 @@ def sign_in():
     except Refused as refused:  # 401: limit_failed_logins counts it
         return sign_in_page(refused.status, email, chosen, refused.message)
     keep_sign_in(signed)
-    target = request.args.get("next", "")
-    if not target.startswith("/console/") or target.startswith("//"):
-        target = url_for("console.home")
-    return redirect(target)
+    return redirect(safe_next(request.args.get("next", "")))
+
+
+def safe_next(target: str) -> str:
+    """Where to go after signing in: a page of the console, else its home. A path with
+    anything but printable ASCII (CR/LF would break the Location header) is not one."""
+    if not target.startswith("/console/") or not target.isascii() \
+            or not target.isprintable() or "\\" in target:
+        return url_for("console.home")
+    return target
 
 
 @blp.route("/sign-out", methods=["POST"])
@@ -401,7 +408,7 @@ def edit_session(session_id):
     try:
         if errors:
             raise Refused(422, "The request is not valid.", errors)
-        values = load(SessionPatchSchema(partial=True), raw)
+        values = load(SessionPatchSchema(), raw)
         changed = {name: value for name, value in values.items()
                    if (releases.iso(value) if name in ("starts_at", "ends_at") else value)
                    != state.get(name)}
@@ -812,7 +819,7 @@ def edit_room(room_id):
         try:
             if errors:
                 raise Refused(422, "The request is not valid.", errors)
-            values = load(RoomPatchSchema(partial=True), raw)
+            values = load(RoomPatchSchema(), raw)
             changed = {k: v for k, v in values.items() if v != state.get(k)}
             if changed:
                 attempt(releases.update_room, event, me(), room_id, changed)

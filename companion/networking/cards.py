@@ -1,4 +1,7 @@
-"""What leaves the app as files: the card's QR image (segno) and contacts as vCard."""
+"""What leaves the app as files: the card's QR image (segno) and contacts as vCard.
+
+A vCard carries no control character a text stored before they were refused may hold
+(``text.printable``)."""
 
 import hashlib
 import io
@@ -8,6 +11,7 @@ import vobject
 from flask import current_app
 from itsdangerous import URLSafeTimedSerializer
 
+from ..text import printable
 from .models import Contact
 
 QR_SCALE = 8  # pixels (PNG) or units (SVG) per module: sharp on a phone screen
@@ -45,7 +49,7 @@ def image_token(attendee_id: int, code: str) -> str:
 
 def split_name(name: str) -> vobject.vcard.Name:
     """N as phones want it: the last word as family name, the rest as given names."""
-    given, _, family = name.strip().rpartition(" ")
+    given, _, family = printable(name).strip().rpartition(" ")
     return vobject.vcard.Name(family=family, given=given)
 
 
@@ -54,21 +58,21 @@ def vcard(contact: Contact, uid: str) -> vobject.base.Component:
     person = contact.contact
     card = vobject.vCard()
     card.add("uid").value = uid
-    card.add("fn").value = person.name
+    card.add("fn").value = printable(person.name)
     card.add("n").value = split_name(person.name)
     if person.organisation:
-        card.add("org").value = [person.organisation]
+        card.add("org").value = [printable(person.organisation)]
     if person.title:
-        card.add("title").value = person.title
+        card.add("title").value = printable(person.title)
     if person.share_email:
         email = card.add("email")
-        email.value = person.email
+        email.value = printable(person.email)
         email.type_param = "INTERNET"
     if person.share_phone and person.phone:
-        card.add("tel").value = person.phone
+        card.add("tel").value = printable(person.phone)
     if person.share_links:
         for link in person.links or []:
-            card.add("url").value = link
+            card.add("url").value = printable(link)
     return card
 
 

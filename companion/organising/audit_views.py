@@ -27,8 +27,8 @@ class AuditQuerySchema(Schema):
     actor_id = fields.Integer(validate=validate.Range(1, MAX_ID))
     subject = fields.String(validate=validate.Length(1, 255),
                             metadata={"description": "e.g. session:7, version:3"})
-    since = fields.AwareDateTime(metadata={"description": "At or after (with offset)"})
-    until = fields.AwareDateTime(metadata={"description": "Before (with offset)"})
+    since = EventDateTime(metadata={"description": "At or after (with offset)"})
+    until = EventDateTime(metadata={"description": "Before (with offset)"})
 
 
 class ActorSchema(Schema):

@@ -5,6 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ..extensions import MAX_ID
 from ..people.models import ROLES
 from ..schedule.models import LANGUAGES
+from ..text import one_line
 from ..timeutil import EventDateTime
 from .models import ANNOUNCEMENT_PRIORITIES, PING_TEMPLATES
 
@@ -80,7 +81,7 @@ class AudienceField(fields.Field):
 
 
 class TextSchema(Schema):
-    title = fields.String(validate=TITLE)
+    title = fields.String(validate=[TITLE, one_line])
     body = fields.String(validate=BODY)
 
     @validates_schema
@@ -92,7 +93,7 @@ class TextSchema(Schema):
 class AnnouncementChangeSchema(Schema):
     """A change to a scheduled announcement: any of its fields."""
 
-    title = fields.String(validate=[TITLE, not_blank])
+    title = fields.String(validate=[TITLE, one_line, not_blank])
     body = fields.String(validate=[BODY, not_blank])
     audience = AudienceField(metadata=AUDIENCE_DOC)
     send_at = EventDateTime(metadata={"description": "when it goes out; default now"})
@@ -109,7 +110,7 @@ class AnnouncementChangeSchema(Schema):
 
 
 class AnnouncementInSchema(AnnouncementChangeSchema):
-    title = fields.String(required=True, validate=[TITLE, not_blank])
+    title = fields.String(required=True, validate=[TITLE, one_line, not_blank])
     body = fields.String(required=True, validate=[BODY, not_blank])
     audience = AudienceField(required=True, metadata=AUDIENCE_DOC)
     dry_run = fields.Boolean(load_default=False,

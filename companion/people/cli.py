@@ -8,20 +8,22 @@ import click
 from flask.cli import AppGroup
 from ..extensions import db
 from ..schedule.operations import find_event
+from ..text import spreadsheet_cell
 from . import importer
 
 attendees = AppGroup("attendees", help="Attendees of an event.")
 
 
 def append_codes(path: Path, codes: list[tuple[str, str]]) -> None:
-    """Add the new codes to OUT.csv, readable by its owner only; earlier codes stay."""
+    """Add the new codes to OUT.csv, readable by its owner only; earlier codes stay.
+    A cell a spreadsheet would take for a formula (an email ``=1+2@x.org``) is quoted."""
     new_file = not path.exists() or path.stat().st_size == 0
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with open(descriptor, "a", newline="", encoding="utf-8") as out:
         writer = csv.writer(out, lineterminator="\n")  # `cut` would keep a \r
         if new_file:
             writer.writerow(["email", "access_code"])
-        writer.writerows(codes)
+        writer.writerows([spreadsheet_cell(cell) for cell in row] for row in codes)
         out.flush()
         os.fsync(out.fileno())
 

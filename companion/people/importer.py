@@ -16,16 +16,23 @@ from .. import auth
 from ..extensions import db
 from ..schedule.models import Event
 from ..signals import agendas_changed
+from ..text import no_control, one_line
 from .models import ROLES, Attendee
 
 COLUMNS = ("email", "name", "organisation", "country", "roles")
 
 
+def cell(shortest: int, longest: int, **kwargs) -> fields.String:
+    """A one-line cell without control characters: a NUL is a bad row like any other."""
+    return fields.String(validate=[validate.Length(shortest, longest), no_control, one_line],
+                         **kwargs)
+
+
 class AttendeeRowSchema(Schema):
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    organisation = fields.String(allow_none=True, validate=validate.Length(max=200))
-    country = fields.String(allow_none=True, validate=validate.Length(max=100))
+    email = fields.Email(required=True, validate=[validate.Length(max=254), no_control])
+    name = cell(1, 200, required=True)
+    organisation = cell(0, 200, allow_none=True)
+    country = cell(0, 100, allow_none=True)
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)))
 
     @pre_load

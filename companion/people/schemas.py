@@ -11,6 +11,7 @@ from notifications.kinds import LANGUAGES as CATALOGUES
 from ..auth import current_attendee
 from ..schedule.models import LANGUAGES, Event
 from ..schedule.schemas import SessionSchema
+from ..text import one_line
 from ..timeutil import EventDateTime
 from .models import PLATFORMS, ROLES
 from .agenda import REASONS, KeptSession
@@ -129,8 +130,10 @@ class ProfileSchema(Schema):
     share_links = fields.Boolean(metadata={"description": "My contacts see my links"})
 
 
-def text_field(longest: int, **kwargs) -> fields.String:
-    return fields.String(allow_none=True, validate=validate.Length(max=longest), **kwargs)
+def text_field(longest: int, multiline: bool = False, **kwargs) -> fields.String:
+    """Optional text; one line unless ``multiline`` (a bio)."""
+    checks = [validate.Length(max=longest)] + ([] if multiline else [one_line])
+    return fields.String(allow_none=True, validate=checks, **kwargs)
 
 
 class PreferencesSchema(Schema):
@@ -145,9 +148,10 @@ class PreferencesSchema(Schema):
     title = text_field(100)
     organisation = text_field(200)
     country = text_field(100)
-    bio = text_field(1000)
+    bio = text_field(1000, multiline=True)
     topics = fields.List(
-        fields.String(validate=validate.Length(1, 80)), validate=validate.Length(max=20),
+        fields.String(validate=[validate.Length(1, 80), one_line]),
+        validate=validate.Length(max=20),
         metadata={"description": "Topics of interest (the panels' topics are a good list)"},
     )
     languages_spoken = fields.List(

@@ -8,6 +8,9 @@ event, with offset; a day begins at the event's day change (companion.schedule.d
 Cancelled sessions stay in the calendar with STATUS:CANCELLED, so a subscribed calendar
 drops or strikes the entry it already has. The frab and c3voc formats have no status
 (their JSON schema admits no extra field), so there cancelled sessions are left out.
+
+Texts stored before control characters were refused are written without them
+(``text.printable``): XML cannot hold them, calendars would carry them raw.
 """
 
 import hashlib
@@ -25,6 +28,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..text import printable
 from ..timeutil import localise, utcnow
 from .days import day_bounds, event_day
 from .models import Event, ScheduleVersion, Session
@@ -125,7 +129,7 @@ def to_ical(event: Event, sessions: list[Session], stamp: datetime | None = None
     stamp = stamp or utcnow().replace(microsecond=0)
     alarms = alarms or {}
     calendar = Calendar.new(
-        prodid=PRODID, method="PUBLISH", name=name or event.name, url=event.url,
+        prodid=PRODID, method="PUBLISH", name=printable(name or event.name), url=event.url,
         uid=uid or f"schedule@{event.slug}.companion", refresh_interval=REFRESH,
     )
     calendar.add("X-WR-TIMEZONE", event.timezone)
@@ -134,18 +138,18 @@ def to_ical(event: Event, sessions: list[Session], stamp: datetime | None = None
         entry = CalendarEvent.new(
             uid=session.uid,
             stamp=stamp,
-            summary=session.title,
-            description=_calendar_text(session),
+            summary=printable(session.title),
+            description=printable(_calendar_text(session)),
             start=localise(session.starts_at, event.timezone),
             end=localise(session.ends_at, event.timezone),
-            location=_location(session),
+            location=printable(_location(session)),
             categories=[session.kind],
             status="CANCELLED" if session.status == "cancelled" else "CONFIRMED",
         )
         if session.id in alarms:
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
-            alarm.add("description", session.title)
+            alarm.add("description", printable(session.title))
             alarm.add("trigger", -alarms[session.id])
             entry.add_component(alarm)
         calendar.add_component(entry)
@@ -234,6 +238,17 @@ def _talk(session: Session, base_url: str) -> dict:
     }
 
 
+def printable_document(value):
+    """A document with every string of it printable (lists and dicts, recursively)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(key): printable_document(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [printable_document(item) for item in value]
+    return value
+
+
 def schedule_document(event: Event, sessions: list[Session], base_url: str) -> dict:
     """The c3voc ``schedule.json`` structure. Days change at local midnight."""
     tz = event.timezone
@@ -276,11 +291,11 @@ def schedule_document(event: Event, sessions: list[Session], base_url: str) -> d
     }
     if event.url:
         conference["url"] = event.url
-    return {
+    return printable_document({
         "$schema": C3VOC_SCHEMA,
         "generator": {"name": GENERATOR},
         "schedule": {"version": schedule_version(event, sessions), "conference": conference},
-    }
+    })
 
 
 def to_json(event: Event, sessions: list[Session], base_url: str) -> str:

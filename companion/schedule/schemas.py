@@ -5,6 +5,7 @@ from datetime import date
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..extensions import MAX_ID
+from ..text import one_line
 from ..timeutil import EventDateTime
 from .models import SESSION_KINDS, SESSION_STATUSES
 
@@ -33,18 +34,20 @@ FACILITY_KINDS = (
 
 class InterpretationSchema(Schema):
     channels = fields.List(
-        fields.String(validate=validate.Length(1, 50)), validate=validate.Length(max=20),
+        fields.String(validate=[validate.Length(1, 50), one_line]),
+        validate=validate.Length(max=20),
         metadata={"description": "Receiver channels, e.g. [\"1\", \"2\"]"},
     )
     languages = fields.List(
-        fields.String(validate=validate.Length(2, 8)), validate=validate.Length(max=20),
+        fields.String(validate=[validate.Length(2, 8), one_line]),
+        validate=validate.Length(max=20),
         metadata={"description": "Languages interpreted, in the order of the channels"},
     )
 
 
 class FacilitySchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(FACILITY_KINDS))
-    name = fields.String(required=True, validate=validate.Length(1, 200))
+    name = fields.String(required=True, validate=[validate.Length(1, 200), one_line])
     where = fields.String(allow_none=True, validate=validate.Length(max=500),
                           metadata={"description": "How to find it"})
 
@@ -104,10 +107,10 @@ class SessionQuerySchema(Schema):
     day = fields.Date(validate=validate.Range(date(2, 1, 1), date(9998, 12, 31)),
                       metadata={"description": "Local day of the event, YYYY-MM-DD"})
     kind = fields.String(validate=validate.OneOf(SESSION_KINDS))
-    ends_after = fields.AwareDateTime(
+    ends_after = EventDateTime(
         metadata={"description": "Only sessions still running after this instant (with offset)"}
     )
-    starts_before = fields.AwareDateTime(
+    starts_before = EventDateTime(
         metadata={"description": "Only sessions starting before this instant (with offset)"}
     )
 
@@ -115,7 +118,8 @@ class SessionQuerySchema(Schema):
 # --- organisers' edits (drafts until released) --------------------------------------
 
 def text(maximum: int, **kwargs) -> fields.String:
-    return fields.String(validate=validate.Length(1, maximum), **kwargs)
+    """A title or a name: one line."""
+    return fields.String(validate=[validate.Length(1, maximum), one_line], **kwargs)
 
 
 def ids_field(description: str) -> fields.List:
@@ -144,10 +148,10 @@ class SessionEditSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(SESSION_KINDS))
     title = text(300, required=True)
     description = fields.String(allow_none=True, validate=validate.Length(max=20000))
-    topics = fields.List(fields.String(validate=validate.Length(1, 100)),
+    topics = fields.List(fields.String(validate=[validate.Length(1, 100), one_line]),
                          validate=validate.Length(max=30))
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = EventDateTime(required=True)
+    ends_at = EventDateTime(required=True)
     room_id = fields.Integer(strict=True, allow_none=True, validate=validate.Range(1, MAX_ID))
     status = fields.String(validate=validate.OneOf(SESSION_STATUSES),
                            metadata={"description": "scheduled, or cancelled"})
@@ -162,13 +166,22 @@ class SessionEditSchema(Schema):
         "description": "Accept times outside the event's days"})
 
 
-class SessionPatchSchema(SessionEditSchema):
-    """What PATCH changes: any fields of a session (use as ``SessionPatchSchema(partial=True)``)."""
+class PatchSchema(Schema):
+    """What PATCH changes: any of the fields, each one sent checked as on POST. Partial at
+    the top only: marshmallow's ``partial=True`` reaches into nested objects too, and
+    ``{"facilities": [{}]}`` would pass."""
 
-    starts_at = fields.AwareDateTime(required=True, metadata={
+    def __init__(self, **kwargs):
+        super().__init__(partial=tuple(self._declared_fields), **kwargs)
+
+
+class SessionPatchSchema(PatchSchema, SessionEditSchema):
+    """What PATCH changes: any fields of a session."""
+
+    starts_at = EventDateTime(required=True, metadata={
         "description": "Sent alone, moves the session and keeps its length; to change the "
                        "length, send ends_at too"})
-    ends_at = fields.AwareDateTime(required=True, metadata={
+    ends_at = EventDateTime(required=True, metadata={
         "description": "Sent alone, changes the length; the session starts as before"})
 
 
@@ -195,9 +208,9 @@ class DraftSessionSchema(Schema):
 
 class RoomEditSchema(Schema):
     name = text(200, required=True)
-    building = fields.String(allow_none=True, validate=validate.Length(max=200))
+    building = fields.String(allow_none=True, validate=[validate.Length(max=200), one_line])
     address = fields.String(allow_none=True, validate=validate.Length(max=300))
-    floor = fields.String(allow_none=True, validate=validate.Length(max=50))
+    floor = fields.String(allow_none=True, validate=[validate.Length(max=50), one_line])
     capacity = fields.Integer(strict=True, allow_none=True, validate=validate.Range(0, 100000))
     accessibility = fields.String(allow_none=True, validate=validate.Length(max=5000))
     interpretation = fields.Nested(InterpretationSchema, allow_none=True)
@@ -207,8 +220,8 @@ class RoomEditSchema(Schema):
                              validate=validate.Length(max=50))
 
 
-class RoomPatchSchema(RoomEditSchema):
-    """What PATCH changes: any fields of a room (``RoomPatchSchema(partial=True)``)."""
+class RoomPatchSchema(PatchSchema, RoomEditSchema):
+    """What PATCH changes: any fields of a room; a facility or the interpretation whole."""
 
 
 class DraftRoomSchema(RoomSchema):

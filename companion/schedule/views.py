@@ -112,7 +112,7 @@ class SessionDetail(MethodView):
         return operations.get_session(operations.get_event(slug), session_id)
 
     @role_required("organiser")
-    @blp.arguments(SessionPatchSchema(partial=True))
+    @blp.arguments(SessionPatchSchema())
     @blp.response(200, DraftSessionSchema)
     def patch(self, values, slug, session_id):
         """Change a session in the draft (organisers); status cancelled cancels it"""
@@ -154,7 +154,7 @@ class RoomDetail(MethodView):
         return operations.get_room(operations.get_event(slug), room_id)
 
     @role_required("organiser")
-    @blp.arguments(RoomPatchSchema(partial=True))
+    @blp.arguments(RoomPatchSchema())
     @blp.response(200, DraftRoomSchema)
     def patch(self, values, slug, room_id):
         """Change a room in the draft (organisers): facilities, interpretation, ..."""

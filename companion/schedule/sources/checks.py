@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ...text import CONTROL
 from ..models import SESSION_KINDS
 from ..programme import Programme, SourceError
 
@@ -46,7 +47,6 @@ KIND_OF_TYPE = {
 }
 KINDS = frozenset(SESSION_KINDS)
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 LINE_BREAKS = re.compile(r"[\t\n\r]+")
 WALL_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
 
