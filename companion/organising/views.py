@@ -67,6 +67,7 @@ class Announcements(MethodView):
     @blp.alt_response(200, schema=AnnouncementSchema, success=True,
                       description="dry_run: the counts only; nothing was sent or kept")
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, values, event):
         """Announce to everyone or a chosen audience, now or at send_at (or count it)"""
         return announcements.create(event, current_attendee(), values)
