@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from ..auth import current_attendee, login_required
 from ..config import public_url
 from ..extensions import MAX_ID
+from ..idempotency import idempotent
 from ..pagination import paginate
 from ..people.operations import own_event
 from . import cards, operations
@@ -101,6 +102,7 @@ class MyContacts(MethodView):
         return operations.contacts_query(current_attendee())
 
     @login_required
+    @idempotent
     @blp.arguments(ConnectSchema)
     @blp.response(201, ConnectedSchema)
     @blp.alt_response(202, schema=ConnectedSchema, success=True,

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint, Page
 
 from ..auth import current_attendee, login_required, role_required
 from ..extensions import MAX_ID
+from ..idempotency import idempotent
 from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE
 from ..schedule.operations import get_event
 from . import announcements, pings
@@ -62,6 +63,7 @@ class Announcements(MethodView):
         return announcements.reports(event)
 
     @organiser_of_event
+    @idempotent
     @blp.arguments(AnnouncementInSchema)
     @blp.response(201, AnnouncementSchema)
     @blp.alt_response(200, schema=AnnouncementSchema, success=True,
@@ -113,6 +115,7 @@ class SessionPings(MethodView):
         return pings.listing(session)
 
     @may_ping
+    @idempotent
     @blp.arguments(PingInSchema)
     @blp.response(201, PingSchema)
     @blp.alt_response(403, response="FORBIDDEN")
