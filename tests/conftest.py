@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import firebase_admin
@@ -170,6 +170,15 @@ def conference(app):
     schedule_ops.seed_conference(schedule_ops.conference_data())
     db.session.commit()
     return schedule_ops.get_event("alliance-2020")
+
+
+@pytest.fixture
+def conference_ahead(conference):
+    """The conference moved to Monday 29 and Tuesday 30 March 2027: ahead of the real
+    clock, on summer time since the day before, as in 2020."""
+    schedule_ops.seed_conference(schedule_ops.conference_data(), shift_to=date(2027, 3, 29))
+    db.session.commit()
+    return conference
 
 
 @pytest.fixture

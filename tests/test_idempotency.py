@@ -9,7 +9,7 @@ the real firebase-admin to the fake FCM.
 
 import re
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import requests
@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import func, select, update
 from werkzeug.serving import make_server
 
+from companion import auth
 from companion.extensions import db
 from companion.idempotency import IdempotencyKey
 from companion.networking.models import ContactRequest
@@ -32,7 +33,6 @@ SHAPE = {"code", "status", "message", "errors"}
 CODE = "7KQ4-MX2P-9DHT"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ONCE = re.compile(r'name="idempotency_key" value="([0-9a-f]{32})"')
-FIRST_DAY = date(2027, 3, 29)
 ANNOUNCEMENT = {"title": "Coffee", "body": "In the foyer.", "audience": "all"}
 
 
@@ -59,19 +59,12 @@ def keyed(headers: dict, key: str) -> dict:
 
 
 @pytest.fixture
-def event(conference):
-    schedule_ops.seed_conference(schedule_ops.conference_data(), shift_to=FIRST_DAY)
-    db.session.commit()
-    return conference
-
-
-@pytest.fixture
-def panel_3(event) -> Session:
+def panel_3(conference_ahead) -> Session:
     return db.session.scalar(select(Session).where(Session.key == "panel-3"))
 
 
 @pytest.fixture
-def cast(event, panel_3, make_attendee, add_device, bearer):
+def cast(panel_3, make_attendee, add_device, bearer):
     """Two organisers, a moderator and two speakers of Panel 3, an attendee; phones."""
     who = {
         "olga": make_attendee(code=CODE, roles=["organiser"], name="Olga Organiser"),
@@ -351,7 +344,6 @@ def pg_served(pg_conference):
     with app.app_context():
         olga = Attendee(event_id=schedule_ops.get_event("alliance-2020").id,
                         email="olga@example.org", name="Olga", roles=["organiser"])
-        from companion import auth
         olga.access_code_hash = auth.hash_access_code(CODE)
         db.session.add(olga)
         db.session.commit()
@@ -367,16 +359,16 @@ def pg_served(pg_conference):
     server.server_close()
 
 
-def at_once(count_: int, send) -> list[requests.Response]:
-    """``send()`` from ``count_`` threads released at one moment."""
-    start = threading.Barrier(count_)
-    answers: list = [None] * count_
+def at_once(senders: int, send) -> list[requests.Response]:
+    """``send()`` from ``senders`` threads released at one moment."""
+    start = threading.Barrier(senders)
+    answers: list = [None] * senders
 
     def run(index: int):
         start.wait()
         answers[index] = send()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count_)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(senders)]
     for thread in threads:
         thread.start()
     for thread in threads:
