@@ -14,6 +14,9 @@ one's row (the primary key) until that transaction ends, then finds the row and 
 what the first answered (after IDEMPOTENCY_WAIT seconds of waiting: 409). Never a second
 execution. Expired keys of the caller are deleted when they send their next key.
 
+The rows are the attendee's (a foreign key): their erasure removes them, and answers
+kept for others that name them (`on_attendees_erasing`).
+
 On an API view it is one line, under the sign-in check (it needs the caller) and above
 ``@blp.arguments`` (documented as a header parameter)::
 
@@ -98,8 +101,12 @@ def header_key() -> str | None:
 def fingerprint() -> str:
     """What makes a request the same request: method, path and query, and body."""
     digest = hashlib.sha256(f"{request.method} {request.full_path}\n".encode())
-    if request.mimetype in FORMS:
+    if request.mimetype in FORMS:  # read already: the fields, and any file's bytes
         digest.update(urlencode(sorted(request.form.items(multi=True))).encode())
+        for name, upload in sorted(request.files.items(multi=True), key=lambda f: f[0]):
+            digest.update(f"\n{name}={upload.filename}\n".encode())
+            digest.update(upload.stream.read())
+            upload.stream.seek(0)
     else:
         digest.update(request.get_data())
     return digest.hexdigest()

@@ -21,7 +21,9 @@ that same transaction (nothing commits until the request or command does).
 - `attendees_erasing` (sender: the ids of attendees about to be erased): their own rows
   go by their foreign keys (companion.people.privacy); what other tables say about them
   goes here. Received by ``notifications.networking.on_attendees_erasing`` (deletes the
-  pushes to others that name them); returns how many rows it removed, by table.
+  pushes to others that name them) and ``companion.idempotency.on_attendees_erasing``
+  (the answers kept for others' Idempotency-Keys that name them); each returns how
+  many rows it removed, by table.
 - `schedule_released` (sender: the event; ``version``: the new `ScheduleVersion`,
   ``sessions``: the live sessions it changed or added, ``removed``: ids of the sessions
   it removed, ``affected``: `companion.schedule.releases.Affected`, who is concerned,

@@ -4,8 +4,9 @@
 What belongs to a person is found from the schema itself: every table with a foreign
 key to ``attendees.id``. A table added later is exported and erased without a change
 here. What other tables say about a person without such a key is handed over by the
-receivers of ``companion.signals.attendees_erasing`` (the pushes that name them) and by
-the audit log's ``subject``. Only anonymous counts survive (``privacy_counts``).
+receivers of ``companion.signals.attendees_erasing`` (the pushes, and the answers kept
+for others' Idempotency-Keys, that name them) and by the audit log's ``subject``. Only
+anonymous counts survive (``privacy_counts``).
 """
 
 from collections import Counter
