@@ -18,7 +18,8 @@ the environment without editing this file:
 
 Logs: one JSON object a line on standard error (companion/logs.py), gunicorn's own lines
 and the app's alike; the access log is one JSON line per request with the request's id
-(the ``X-Request-ID`` the app answers with), so it joins the app's lines of that request.
+(the ``X-Request-ID`` the app answers with), so it joins the app's lines of that request,
+and its query string without the values that may be personal (``loggable_query``).
 """
 
 import multiprocessing
@@ -28,6 +29,8 @@ from datetime import datetime, timezone
 
 import orjson
 from gunicorn.glogging import Logger
+
+from companion.logs import loggable_query
 
 wsgi_app = "wsgi:app"
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
@@ -79,7 +82,8 @@ class JsonAccessLogger(Logger):
             line = {
                 "time": datetime.now(timezone.utc).isoformat(), "level": "INFO",
                 "logger": "gunicorn.access", "message": f"{method} {path} {status}",
-                "method": method, "path": path, "query": environ.get("QUERY_STRING") or None,
+                "method": method, "path": path,
+                "query": loggable_query(environ.get("QUERY_STRING")),
                 "status": status, "bytes": getattr(resp, "sent", None),
                 "duration_ms": round(request_time.total_seconds() * 1000, 3),
                 "remote_addr": environ.get("REMOTE_ADDR", "-"),

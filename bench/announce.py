@@ -42,6 +42,7 @@ from dispatch import chunks
 from firebase_admin import credentials, messaging
 from flask_migrate import upgrade
 
+from companion.schedule import importing
 from companion import auth, create_app
 from companion.extensions import db
 from companion.people.models import Attendee, Device
@@ -57,7 +58,7 @@ LEAD = 5.0  # seconds between the POST and send_at: the POST is done by then
 
 def seed(count: int) -> dict:
     """The event, ``count`` attendees with a phone each, an organiser; their headers."""
-    schedule_ops.seed_conference(schedule_ops.conference_data(),
+    importing.seed_conference(schedule_ops.conference_data(),
                                  shift_to=(utcnow() + timedelta(days=30)).date())
     db.session.commit()
     event = schedule_ops.get_event("alliance-2020")

@@ -17,6 +17,7 @@ from urllib.request import urlopen
 
 import sqlalchemy as sa
 
+from companion.schedule import importing
 from companion.config import database_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,7 +190,7 @@ def seed_people(session, count: int, now) -> int:
     from companion.people.models import Attendee
     from companion.schedule import operations as schedule_ops
 
-    schedule_ops.seed_conference(schedule_ops.conference_data())
+    importing.seed_conference(schedule_ops.conference_data())
     event = schedule_ops.get_event("alliance-2020")
     template = Attendee(event=event, email="template@example.org", name="Template")
     session.add(template)

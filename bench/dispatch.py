@@ -32,6 +32,7 @@ from common import (add_crowd, add_sender_option, fresh_database, make_sender, r
 from firebase_admin import credentials, messaging
 from flask_migrate import upgrade
 
+from companion.schedule import importing
 from companion import create_app
 from companion.extensions import db
 from companion.people.models import Device
@@ -51,7 +52,7 @@ LEAD = 2.0  # seconds between making the reminders due-to-be and their due time
 
 
 def seed(count: int) -> Session:
-    schedule_ops.seed_conference(schedule_ops.conference_data())
+    importing.seed_conference(schedule_ops.conference_data())
     db.session.commit()
     event = schedule_ops.get_event("alliance-2020")
     add_crowd(event, count)

@@ -28,6 +28,7 @@ from common import fresh_database
 from flask_migrate import upgrade
 from sqlalchemy import insert, select
 
+from companion.schedule import importing
 from companion import auth, create_app
 from companion.extensions import db
 from companion.networking.models import Contact, search_text
@@ -53,7 +54,7 @@ class Row:
 
 
 def seed(count: int) -> tuple[int, list[int]]:
-    schedule_ops.seed_conference(schedule_ops.conference_data())
+    importing.seed_conference(schedule_ops.conference_data())
     event = schedule_ops.get_event("alliance-2020")
     rng = random.Random(11)
     rows = []

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from common import fresh_database
 from flask_migrate import upgrade
 
+from companion.schedule import importing
 from companion import create_app
 from companion.extensions import db
 from companion.people.models import Attendee
@@ -54,7 +55,7 @@ def main():
                                                                     Path(tmp))})
         with app.app_context():
             upgrade()
-            schedule_ops.seed_conference(schedule_ops.conference_data())
+            importing.seed_conference(schedule_ops.conference_data())
             event = schedule_ops.get_event("alliance-2020")
             db.session.execute(sa.insert(Attendee), [
                 {"event_id": event.id, "email": f"bench{n}@example.org", "name": f"Bench {n}"}

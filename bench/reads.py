@@ -50,6 +50,7 @@ import sqlalchemy as sa
 from common import ROOT, fresh_database
 from flask_migrate import upgrade
 
+from companion.schedule import importing
 from companion import create_app
 from companion.extensions import db
 from companion.people.models import AccessToken, Attendee, Bookmark
@@ -66,7 +67,7 @@ TARGETS = {"events": 0.7, "sessions": 0.6, "me/schedule": 0.35, "me/schedule 304
 
 def seed(attendees: int) -> list[str]:
     """The conference, the attendees, one token each and some bookmarks: the tokens."""
-    schedule_ops.seed_conference(schedule_ops.conference_data())
+    importing.seed_conference(schedule_ops.conference_data())
     event = schedule_ops.get_event("alliance-2020")
     db.session.execute(sa.insert(Attendee), [
         {"event_id": event.id, "email": f"bench{n}@example.org", "name": f"Bench {n}"}

@@ -47,6 +47,7 @@ from dispatch import run_dispatcher, run_raw
 from firebase_admin import credentials
 from flask_migrate import upgrade
 
+from companion.schedule import importing
 from companion import auth, create_app
 from companion.extensions import db
 from companion.people.models import Attendee, Bookmark, Device
@@ -63,7 +64,7 @@ def seed(count: int) -> tuple[dict, int]:
     """The shifted conference, ``count`` followers of the keynotes with a device each,
     their reminders planned; an organiser's headers and the keynotes' id."""
     shift_to = date.today() + timedelta(days=60)
-    schedule_ops.seed_conference(schedule_ops.conference_data(), shift_to=shift_to)
+    importing.seed_conference(schedule_ops.conference_data(), shift_to=shift_to)
     db.session.commit()
     event = schedule_ops.get_event("alliance-2020")
     keynotes = db.session.scalar(sa.select(Session.id).where(Session.key == "keynotes"))

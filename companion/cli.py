@@ -1,7 +1,7 @@
 """Commands an operator runs: ``flask --app wsgi seed`` and friends."""
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -11,9 +11,9 @@ from .extensions import db
 from .keys import is_production
 from .people import devices, importer
 from .people.cli import append_codes
-from .signals import sessions_changed
+from .schedule import importing
 from .schedule import operations as schedule_ops
-from .timeutil import localise, utcnow
+from .timeutil import localise
 
 # The rehearsal: the first panel starts this long after the seed, so its reminders
 # (10 minutes ahead by default) fall due about two minutes after `make run`.
@@ -44,29 +44,28 @@ def add_demo_attendee(event) -> tuple[Path, str | None]:
               help="Move the event so that its first panel starts in 12 minutes, and add a "
                    "demo attendee with a phone: a reminder leaves the worker in about 2.")
 def seed_command(shift_to, rehearsal):
-    """Load the 20th Alliance conference (alliance-2020); safe to run again."""
+    """Load the 20th Alliance conference (alliance-2020) when it is missing; otherwise
+    change nothing released, but for a move asked for, which is a release."""
     if rehearsal and shift_to:
         raise click.UsageError("--rehearsal and --shift-to move the event both: pick one")
     if rehearsal and is_production(current_app.config):
         raise click.UsageError("--rehearsal moves the event and adds a demo attendee: "
                                "not in production (COMPANION_ENV=production)")
-    day: date | None = shift_to.date() if shift_to else None
-    data = schedule_ops.conference_data()
-    offset = schedule_ops.rehearsal_offset(data, utcnow(), REHEARSAL_LEAD) if rehearsal \
-        else timedelta(0)
-    counts = schedule_ops.seed_conference(data, shift_to=day, offset=offset)
-    event = schedule_ops.get_event(data["event"]["slug"])
-    reactions = []
-    if counts["created"] or counts["updated"]:  # reminders follow, in this transaction
-        reactions = sessions_changed.send(event, sessions=None)
+    seeded = importing.seed_conference(
+        shift_to=shift_to.date() if shift_to else None,
+        rehearsal_lead=REHEARSAL_LEAD if rehearsal else None)
+    event = seeded.event
     if rehearsal:
         path, code = add_demo_attendee(event)
     db.session.commit()
-    click.echo(
-        f"alliance-2020: {counts['created']} created, {counts['updated']} updated"
-        + (f", starting {day.isoformat()}" if day else "")
-        + "".join(f"; {outcome}" for _, outcome in reactions if outcome is not None)
-    )
+    if seeded.created:
+        click.echo(f"{event.slug}: created, version {seeded.version.number} "
+                   f"({len(event.sessions)} sessions)")
+    elif seeded.version is not None:
+        click.echo(f"{event.slug}: moved to {event.starts_on.isoformat()}, "
+                   f"version {seeded.version.number} ({seeded.version.notified} notified)")
+    else:
+        click.echo(f"{event.slug}: already there; nothing released changed")
     if rehearsal:
         panel = db.session.scalars(schedule_ops.sessions_query(event, kind="panel")).first()
         starts = localise(panel.starts_at, event.timezone)

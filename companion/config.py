@@ -37,6 +37,9 @@ class Config:
     )
     # The API takes small JSON bodies (the CSV import is a command): 413 beyond this.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(256 * 1024)))
+    # A schedule file sent to POST /events/{event}/schedule/import (FOSDEM's is ~2 MB).
+    IMPORT_MAX_CONTENT_LENGTH = int(os.environ.get("IMPORT_MAX_CONTENT_LENGTH",
+                                                   str(20 * 1024 * 1024)))
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed
     # (werkzeug's ProxyFix); 0: the client is the peer address.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))

@@ -24,7 +24,7 @@ import json
 import re
 
 import orjson
-from flask import request
+from flask import current_app, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import abort
 
@@ -108,12 +108,22 @@ def at_the_door():
     weak_if_none_match()
 
 
+# Routes whose body is a document (a schedule file: XML or JSON), with a limit of its own.
+DOCUMENT_BODIES = re.compile(r"^/api/v1/events/[^/]+/schedule/import$")
+DOCUMENT_TYPES = ("application/xml", "text/xml", "application/json")
+
+
 def check_body():
+    document = bool(DOCUMENT_BODIES.match(request.path))
+    if document:
+        request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
+        if request.mimetype not in DOCUMENT_TYPES and has_body():
+            abort(415, message="Send the schedule as application/xml or application/json.")
     if request.method in BODY_METHODS and request.path.startswith("/api/") and has_body():
         if request.content_length and request.max_content_length is not None \
                 and request.content_length > request.max_content_length:
             abort(413, message=f"The body is larger than {request.max_content_length} bytes.")
-        if not request.is_json:
+        if not request.is_json and not document:
             abort(415, message="Send the body as JSON (Content-Type: application/json).")
     body = parsed_json() if request.is_json else None
     where = {

@@ -14,8 +14,9 @@ one's row (the primary key) until that transaction ends, then finds the row and 
 what the first answered (after IDEMPOTENCY_WAIT seconds of waiting: 409). Never a second
 execution. Expired keys of the caller are deleted when they send their next key.
 
-The rows are the attendee's (a foreign key): their erasure removes them, and answers
-kept for others that name them (`on_attendees_erasing`).
+The rows are the attendee's (a foreign key): their export holds them and their erasure
+removes them; answers kept for others that name them are in their export (without the
+answer) and go with their erasure (`on_attendee_exporting`, `on_attendees_erasing`).
 
 On an API view it is one line, under the sign-in check (it needs the caller) and above
 ``@blp.arguments`` (documented as a header parameter)::
@@ -46,7 +47,7 @@ from .auth import current_attendee
 from .db import dialect_insert, id_in
 from .extensions import db
 from .people.models import Attendee
-from .signals import attendees_erasing
+from .signals import attendee_exporting, attendees_erasing
 from .timeutil import UTCDateTime, utcnow
 
 HEADER = "Idempotency-Key"
@@ -207,7 +208,7 @@ def form_key(field: str) -> Callable[[], str | None]:
     return key
 
 
-# --- erasure ----------------------------------------------------------------------------
+# --- export and erasure ----------------------------------------------------------------
 
 def needles_of(attendee: Attendee) -> list[str]:
     """How a person's name and email look in a kept JSON or HTML answer."""
@@ -218,10 +219,9 @@ def needles_of(attendee: Attendee) -> list[str]:
     return found
 
 
-@attendees_erasing.connect
-def on_attendees_erasing(ids: list[int], **_) -> dict[str, int]:
-    """Their own keys go by their foreign key; the answers kept for others of their
-    event that name them go here (a retry of one of those is then done again)."""
+def kept_for_others_naming(ids: list[int]) -> list[tuple[int, str]]:
+    """(attendee_id, key) of the answers kept for others of their event that name one
+    of these attendees (their own rows go by their foreign key)."""
     people = db.session.scalars(select(Attendee).where(id_in(Attendee.id, ids))).all()
     needles = [needle for person in people for needle in needles_of(person)]
     others = db.session.execute(
@@ -230,10 +230,29 @@ def on_attendees_erasing(ids: list[int], **_) -> dict[str, int]:
         .where(Attendee.event_id.in_(sorted({person.event_id for person in people})),
                ~id_in(IdempotencyKey.attendee_id, ids))
     ).all()
+    return [(attendee_id, key) for attendee_id, key, body in others
+            if body and any(needle in body for needle in needles)]
+
+
+@attendee_exporting.connect
+def on_attendee_exporting(attendee_id: int, **_) -> dict[str, list]:
+    """Others' kept answers that name them: that they exist, not the answer (a copy of
+    what the other was shown, which may name third persons too)."""
+    rows = []
+    for owner_id, key in kept_for_others_naming([attendee_id]):
+        rows += db.session.execute(
+            select(IdempotencyKey.attendee_id, IdempotencyKey.key, IdempotencyKey.status,
+                   IdempotencyKey.created_at)
+            .where(IdempotencyKey.attendee_id == owner_id, IdempotencyKey.key == key)).all()
+    return {"idempotency_keys": rows}
+
+
+@attendees_erasing.connect
+def on_attendees_erasing(ids: list[int], **_) -> dict[str, int]:
+    """Others' kept answers that name them go (a retry of one of those is done again)."""
     removed = 0
-    for attendee_id, key, body in others:
-        if body and any(needle in body for needle in needles):
-            removed += db.session.execute(delete(IdempotencyKey).where(
-                IdempotencyKey.attendee_id == attendee_id, IdempotencyKey.key == key,
-            )).rowcount
+    for attendee_id, key in kept_for_others_naming(ids):
+        removed += db.session.execute(delete(IdempotencyKey).where(
+            IdempotencyKey.attendee_id == attendee_id, IdempotencyKey.key == key,
+        )).rowcount
     return {"idempotency_keys": removed}

@@ -5,7 +5,8 @@ record's ``extra`` fields, ``exc_info`` for an exception, and ``request_id`` for
 written while a request is handled. The request id is the caller's ``X-Request-ID`` when
 it looks like an id (1 to 128 letters, digits and ``- _ . :``), else a fresh one; the
 response carries it back in ``X-Request-ID``, and gunicorn's access line shows it too
-(see gunicorn.conf.py).
+(see gunicorn.conf.py). That line's query string goes through `loggable_query`: no
+email, search or code a query may carry is kept in a log.
 
 `configure()` sets up the root logger; `create_app` calls it, so the web app and every
 ``flask --app wsgi ...`` command (the notifications worker among them) log the same way.
@@ -15,6 +16,7 @@ import logging
 import re
 import sys
 import uuid
+from urllib.parse import unquote_plus
 
 from flask import has_request_context, request
 from pythonjsonlogger.core import RESERVED_ATTRS
@@ -23,6 +25,11 @@ from pythonjsonlogger.json import JsonFormatter
 REQUEST_ID_HEADER = "X-Request-ID"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 _ENVIRON_KEY = "companion.request_id"
+
+# Query parameters that may carry personal data or a secret: their values are never logged.
+PERSONAL_PARAMETERS = frozenset({"confirm", "email", "q", "code", "token", "access_code",
+                                 "name", "phone", "next"})
+REDACTED = "[redacted]"
 
 FIELDS = ["levelname", "name", "message"]
 RENAMED = {"levelname": "level", "name": "logger"}
@@ -37,6 +44,20 @@ def request_id() -> str:
         found = given if SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         environ[_ENVIRON_KEY] = found
     return found
+
+
+def loggable_query(query: str | None) -> str | None:
+    """A query string as a log may keep it: the values of `PERSONAL_PARAMETERS` redacted
+    (``?confirm=vera@example.org&page=2`` -> ``confirm=[redacted]&page=2``)."""
+    if not query:
+        return None
+    pairs = []
+    for pair in query.split("&"):
+        name, equals, _ = pair.partition("=")
+        if equals and unquote_plus(name).strip().casefold() in PERSONAL_PARAMETERS:
+            pair = f"{name}={REDACTED}"
+        pairs.append(pair)
+    return "&".join(pairs)
 
 
 class RequestIdFilter(logging.Filter):

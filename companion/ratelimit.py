@@ -124,6 +124,26 @@ def only_when_limited(hook):
     return wrapper
 
 
+# Answers that tell the client when to come back (RFC 9110 section 10.2.3).
+RETRY_STATUSES = frozenset({429, 503})
+
+
+def retry_after_only_when_refused(inject_headers):
+    """flask-limiter writes ``Retry-After`` on every answer of a limited view, with no
+    setting to keep it off the others (a wrong code's 401 said 60 while
+    ``X-RateLimit-Remaining`` said 4; a sign-in's 200 said 0). It belongs on a 429 or 503
+    only; the ``X-RateLimit-*`` headers stay on every answer."""
+
+    @wraps(inject_headers)
+    def wrapper(response):
+        response = inject_headers(response)
+        if response.status_code not in RETRY_STATUSES:
+            response.headers.pop("Retry-After", None)
+        return response
+
+    return wrapper
+
+
 def init_app(app) -> None:
     """Bind the limiter, with no work on requests that have no limit.
 
@@ -132,11 +152,16 @@ def init_app(app) -> None:
     limits before every request; there are none, but finding that out cost 0.25 ms of
     every request, a quarter of what the public agenda's answer costs (bench/reads.py
     --profile). Its after-request and teardown hooks (~10 µs a request) run only where a
-    limited view ran.
+    limited view ran, and its headers leave out ``Retry-After`` unless the answer is a
+    refusal.
     """
+    def limiters(hook) -> bool:
+        return limiter in (getattr(hook, "__self__", None), *getattr(hook, "args", ()))
+
     limiter.init_app(app)
     app.before_request_funcs[None].remove(limiter._check_request_limit)
-    for hooks in (app.after_request_funcs[None], app.teardown_request_funcs[None]):
-        hooks[:] = [only_when_limited(hook) if limiter in (
-            getattr(hook, "__self__", None), *getattr(hook, "args", ())) else hook
-            for hook in hooks]
+    after = app.after_request_funcs[None]
+    after[:] = [only_when_limited(retry_after_only_when_refused(hook)) if limiters(hook)
+                else hook for hook in after]
+    teardown = app.teardown_request_funcs[None]
+    teardown[:] = [only_when_limited(hook) if limiters(hook) else hook for hook in teardown]

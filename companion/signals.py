@@ -20,10 +20,15 @@ that same transaction (nothing commits until the request or command does).
   ``contact_accepted`` to the requester).
 - `attendees_erasing` (sender: the ids of attendees about to be erased): their own rows
   go by their foreign keys (companion.people.privacy); what other tables say about them
-  goes here. Received by ``notifications.networking.on_attendees_erasing`` (deletes the
-  pushes to others that name them) and ``companion.idempotency.on_attendees_erasing``
-  (the answers kept for others' Idempotency-Keys that name them); each returns how
-  many rows it removed, by table.
+  goes here. Received by ``notifications.privacy.on_attendees_erasing`` (deletes or
+  anonymises the pushes to others that name them) and
+  ``companion.idempotency.on_attendees_erasing`` (the answers kept for others'
+  Idempotency-Keys that name them); each returns how many rows it changed, by table.
+- `attendee_exporting` (sender: the id of an attendee asking for their data): what other
+  tables say about them without a foreign key to them. Received by
+  ``notifications.privacy.on_attendee_exporting`` (the pushes to others that name them)
+  and ``companion.idempotency.on_attendee_exporting`` (others' kept answers that name
+  them, without the answer); each returns lists of rows by table.
 - `schedule_released` (sender: the event; ``version``: the new `ScheduleVersion`,
   ``sessions``: the live sessions it changed or added, ``removed``: ids of the sessions
   it removed, ``affected``: `companion.schedule.releases.Affected`, who is concerned,
@@ -42,4 +47,5 @@ sessions_changed = changes.signal("sessions-changed")
 contact_requested = changes.signal("contact-requested")
 contact_accepted = changes.signal("contact-accepted")
 attendees_erasing = changes.signal("attendees-erasing")
+attendee_exporting = changes.signal("attendee-exporting")
 schedule_released = changes.signal("schedule-released")

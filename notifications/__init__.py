@@ -1,6 +1,6 @@
 """Push notifications: outbox, senders (fcm, log), dispatcher, reminders, in-app inbox."""
 
-from . import cli, models, networking  # noqa: F401  (tables; networking's receivers)
+from . import cli, models, networking, privacy  # noqa: F401  (tables; receivers)
 
 
 def init_app(app, api):

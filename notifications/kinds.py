@@ -186,12 +186,18 @@ def ping_texts(reader: Reader, values: dict) -> Texts:
 
 
 def ping_ack_texts(reader: Reader, values: dict) -> Texts:
-    """To the ping's sender: a speaker saw it. Who, only in the inbox."""
+    """To the ping's sender: a speaker saw it. Who, only in the inbox; nobody once that
+    speaker is erased (notifications/privacy.py writes it again without the name)."""
+    if values.get("name"):
+        inbox = reader.gettext("%(name)s has seen your ping about %(title)s.",
+                               name=values["name"], title=values["title"])
+    else:
+        inbox = reader.gettext("A speaker has seen your ping about %(title)s.",
+                               title=values["title"])
     return Texts(reader.gettext("Ping acknowledged"),
                  reader.gettext("%(title)s: a speaker has seen your ping.",
                                 title=values["title"]),
-                 reader.gettext("%(name)s has seen your ping about %(title)s.",
-                                name=values["name"], title=values["title"]))
+                 inbox)
 
 
 # --- networking ------------------------------------------------------------------
@@ -236,7 +242,8 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     # The sender asked for it: never muted; of no use once the session is long over.
     Kind("ping_ack", None, ping_ack_texts, ttl=timedelta(minutes=30), priority="high",
          personal=("name",),
-         examples=({"title": "Panel 3", "session_id": 7, "name": "Ada Lovelace"},)),
+         examples=({"title": "Panel 3", "session_id": 7, "name": "Ada Lovelace"},
+                   {"title": "Panel 3", "session_id": 7})),
     Kind("contact_request", "networking", contact_request_texts, ttl=timedelta(days=7),
          personal=("name",), examples=({"name": "Ada Lovelace"},)),
     Kind("contact_accepted", "networking", contact_accepted_texts, ttl=timedelta(days=7),

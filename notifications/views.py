@@ -1,11 +1,10 @@
 """The in-app inbox routes: /me/notifications."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from companion.auth import current_attendee, login_required
 from companion.extensions import MAX_ID
-from companion.pagination import paginate
+from companion.pagination import Blueprint, paginate
 
 from . import inbox
 from .schemas import InboxNotificationSchema, InboxQuerySchema

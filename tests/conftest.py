@@ -5,6 +5,7 @@ The suite runs on SQLite by default; set TEST_DATABASE_URL to run it all on Post
 ``postgres_url`` fixture: skipped locally when none answers, a failure in CI.
 """
 
+import io
 import os
 import signal
 import subprocess
@@ -13,6 +14,8 @@ import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import firebase_admin
 import pytest
@@ -22,12 +25,14 @@ from flask_migrate import upgrade
 from playwright.sync_api import sync_playwright
 from sqlalchemy import insert, select, update
 
+from companion.schedule import importing
 from companion import auth, create_app, readcache
 from companion.config import database_url
 from companion.extensions import db
 from companion.people.models import Attendee, Device
 from companion.schedule import operations as schedule_ops
-from companion.schedule.models import Session
+from companion.people import importer
+from companion.schedule.models import Event, Room, Session, SessionPerson
 from notifications import senders
 from notifications.dispatcher import Dispatcher
 from notifications.fake_fcm import FakeFCM
@@ -167,16 +172,57 @@ def runner(app):
 @pytest.fixture
 def conference(app):
     """The seeded 20th Alliance conference."""
-    schedule_ops.seed_conference(schedule_ops.conference_data())
+    importing.seed_conference(schedule_ops.conference_data())
     db.session.commit()
     return schedule_ops.get_event("alliance-2020")
+
+
+SECOND_EVENT_PEOPLE = """email,name,organisation,country,roles
+oona@example.org,Oona Organiser,FrabCon e.V.,DE,organiser
+milo@example.org,Milo Moderator,,DE,moderator
+sina@example.org,Sina Speaker,,AT,speaker
+bea@example.org,Bea Besucherin,,DE,attendee
+"""
+
+
+@pytest.fixture
+def second_event(conference):
+    """FrabCon 2026 in Berlin beside the Alliance conference: one room, a talk (Sina
+    speaks, Milo moderates) and a workshop, and its people as ``attendees import`` makes
+    them. ``.event``, ``.room``, ``.talk``, ``.workshop``, ``.people`` and ``.codes`` (access
+    codes) by email."""
+    event = Event(slug="frabcon-2026", name="FrabCon 2026", starts_on=date(2026, 8, 21),
+                  ends_on=date(2026, 8, 22), timezone="Europe/Berlin", venue="bcc Berlin",
+                  languages=["en", "de"], hashtags=["#frabcon"])
+    room = Room(event=event, key="saal-1", name="Saal 1")
+    db.session.add_all([event, room])
+    rows, problems = importer.read_rows(io.StringIO(SECOND_EVENT_PEOPLE))
+    assert not problems, problems
+    outcome = importer.import_rows(event, rows)
+    people = {a.email: a for a in db.session.scalars(
+        select(Attendee).where(Attendee.event_id == event.id))}
+    berlin = ZoneInfo("Europe/Berlin")
+    talk = Session(event=event, key="opening-talk", kind="keynote", title="Opening talk",
+                   room=room, starts_at=datetime(2026, 8, 21, 10, 0, tzinfo=berlin),
+                   ends_at=datetime(2026, 8, 21, 11, 0, tzinfo=berlin))
+    talk.people = [
+        SessionPerson(attendee=people["sina@example.org"], role="speaker"),
+        SessionPerson(attendee=people["milo@example.org"], role="moderator", position=1),
+    ]
+    workshop = Session(event=event, key="workshop", kind="panel", title="Schedule workshop",
+                       room=room, starts_at=datetime(2026, 8, 21, 11, 30, tzinfo=berlin),
+                       ends_at=datetime(2026, 8, 21, 13, 0, tzinfo=berlin))
+    db.session.add_all([talk, workshop])
+    db.session.commit()
+    return SimpleNamespace(event=event, room=room, talk=talk, workshop=workshop,
+                           people=people, codes=dict(outcome.codes))
 
 
 @pytest.fixture
 def conference_ahead(conference):
     """The conference moved to Monday 29 and Tuesday 30 March 2027: ahead of the real
     clock, on summer time since the day before, as in 2020."""
-    schedule_ops.seed_conference(schedule_ops.conference_data(), shift_to=date(2027, 3, 29))
+    importing.seed_conference(schedule_ops.conference_data(), shift_to=date(2027, 3, 29))
     db.session.commit()
     return conference
 
@@ -382,7 +428,7 @@ def make_pg_app(make_app, pg_migrated):
 def pg_conference(make_pg_app):
     app = make_pg_app()
     with app.app_context():
-        schedule_ops.seed_conference(schedule_ops.conference_data())
+        importing.seed_conference(schedule_ops.conference_data())
         db.session.commit()
     return app
 

@@ -38,6 +38,7 @@ BUILT = [
     "GET /events/{event}/schedule/draft", "POST /events/{event}/schedule/publish",
     "POST /events/{event}/sessions/{id}/delay", "GET /events/{event}/schedule/versions",
     "GET /events/{event}/schedule/changes", "GET /events/{event}/audit",
+    "POST /events/{event}/schedule/import",
 ]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -117,6 +118,20 @@ def test_openapi_document_is_valid_and_lists_the_contract(client):
     for operation in BUILT:
         assert normalised(operation) in served, operation
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_the_served_document_names_the_imports_fields(client):
+    """The contract's import: a schedule file as the body; sessions' guid, speakers by
+    name (a null id), the new kinds; the draft's warnings."""
+    spec = client.get("/api/v1/openapi.json").json
+    schemas = spec["components"]["schemas"]
+    assert "guid" in schemas["Session"]["properties"]
+    assert {"talk", "workshop", "other"} <= set(schemas["Session"]["properties"]["kind"]["enum"])
+    assert schemas["Person"]["properties"]["id"].get("nullable") or "null" in str(
+        schemas["Person"]["properties"]["id"].get("type"))
+    assert "warnings" in schemas["Draft"]["properties"]
+    body = spec["paths"]["/api/v1/events/{slug}/schedule/import"]["post"]["requestBody"]
+    assert {"application/xml", "application/json"} <= set(body["content"])
 
 
 def test_built_operations_are_the_contracts():

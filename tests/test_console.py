@@ -2,6 +2,8 @@
 and its cookie, role gating, CSRF, and each page calling the operations the API calls.
 The browser's click-through is tests/test_console_browser.py."""
 
+import io
+import json
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,6 +14,7 @@ from sqlalchemy import func, select
 from companion.extensions import db
 from companion.organising.audit import AuditEntry
 from companion.organising.models import Announcement, Ping
+from companion.schedule import operations as schedule_ops
 from companion.schedule import releases
 from companion.schedule.models import DraftEdit, Room, ScheduleVersion, Session, SessionPerson
 from notifications.models import OutboxMessage
@@ -257,9 +260,25 @@ def test_an_edit_is_the_apis_edit_speakers_moderators_link_and_cancel(organiser,
     assert state["title"] == "Panel 3 (renamed)" and state["status"] == "cancelled"
     assert state["speakers"] == [cast["speaker"].id, cast["attendee"].id]
     assert state["online_url"] == "https://stream.example.org/panel-3"
-    entry = db.session.scalars(select(AuditEntry)).one()
+    entry = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "session.update")).one()
     assert entry.action == "session.update" and entry.actor_id == cast["organiser"].id
     assert set(entry.after) >= {"title", "status"}
+
+
+def test_the_form_keeps_the_end_it_shows_when_only_the_start_is_changed(organiser, cast):
+    panel_3 = session_id("panel-3")  # 11:00 to 12:30 in Vienna
+    token = csrf_token(organiser, f"/console/sessions/{panel_3}")
+    response = organiser.post(f"/console/sessions/{panel_3}", data={
+        "csrf_token": token, "title": db.session.get(Session, panel_3).title,
+        "starts_at": "2020-03-31T11:30", "ends_at": "2020-03-31T12:30",
+        "room_id": str(db.session.scalar(select(Room.id))),
+        "speakers": [str(cast["speaker"].id)], "moderators": [str(cast["moderator"].id)]})
+    assert response.status_code == 302
+    state, _ = releases.drafted_state(cast["organiser"].event, "session", panel_3)
+    # the API's lone starts_at would move the end too; the form says 12:30
+    assert (state["starts_at"], state["ends_at"]) == (
+        "2020-03-31T09:30:00+00:00", "2020-03-31T10:30:00+00:00")
 
 
 # --- release ---------------------------------------------------------------------------
@@ -277,27 +296,28 @@ def test_the_release_page_counts_who_each_change_tells_and_confirms_once(
         "room_id": str(db.session.scalar(select(Room.id))),
         "speakers": [str(cast["speaker"].id)], "moderators": [str(cast["moderator"].id)]})
     page = organiser.get("/console/release").text
-    assert "Changelog of version 1" in page
+    assert "Changelog of version 2" in page
     row = re.search(r"<tr><td>Panel 3.*?</tr>", page, re.S).group(0)
     assert "moved from Tue 11:00 to Tue 11:30" in row
     told = int(re.search(r'<td class="number">(\d+)</td>', row).group(1))
     assert told >= 3  # the follower, the speaker, the moderator (and panels' audience)
     # first post asks to confirm; nothing is released yet
     response = organiser.post("/console/release", data={
-        "csrf_token": token, "version": "1", "note": "Panel 3 later"})
-    assert "Confirm release of version 1" in response.text
-    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 0
+        "csrf_token": token, "version": "2", "note": "Panel 3 later"})
+    assert "Confirm release of version 2" in response.text
+    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 1
     response = organiser.post("/console/release", data={
-        "csrf_token": token, "version": "1", "note": "Panel 3 later", "confirmed": "1"})
+        "csrf_token": token, "version": "2", "note": "Panel 3 later", "confirmed": "1"})
     assert response.status_code == 302
-    version = db.session.scalars(select(ScheduleVersion)).one()
-    assert version.number == 1 and version.note == "Panel 3 later"
+    version = db.session.scalars(select(ScheduleVersion).order_by(
+        ScheduleVersion.number.desc())).first()
+    assert version.number == 2 and version.note == "Panel 3 later"
     assert version.notified == told
     # the same confirmation again (a double click) releases nothing more
     response = organiser.post("/console/release", data={
-        "csrf_token": token, "version": "1", "note": "Panel 3 later", "confirmed": "1"})
+        "csrf_token": token, "version": "2", "note": "Panel 3 later", "confirmed": "1"})
     assert response.status_code == 409
-    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 1
+    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 2
 
 
 def test_running_late_previews_without_keeping_anything_then_releases(organiser, cast):
@@ -307,8 +327,10 @@ def test_running_late_previews_without_keeping_anything_then_releases(organiser,
     assert "moved from 11:00 to 11:10" in page
     assert "Lunch Break" in page  # the break that follows absorbs it
     assert "Confirm: 10 minutes late" in page
-    for model in (ScheduleVersion, AuditEntry, OutboxMessage):
-        assert db.session.scalar(select(func.count()).select_from(model)) == 0, model
+    # nothing kept but the seed's first release
+    counts = {model: db.session.scalar(select(func.count()).select_from(model))
+              for model in (ScheduleVersion, AuditEntry, OutboxMessage)}
+    assert counts == {ScheduleVersion: 1, AuditEntry: 1, OutboxMessage: 0}
     token = CSRF.search(page).group(1)
     expected = re.search(r'name="starts_at" value="([^"]+)"', page).group(1)
     confirm = {"csrf_token": token, "minutes": "10", "shift_following": "1",
@@ -318,14 +340,15 @@ def test_running_late_previews_without_keeping_anything_then_releases(organiser,
     db.session.expire_all()
     assert db.session.get(Session, panel_3).starts_at == datetime.fromisoformat(
         "2020-03-31T09:10:00+00:00")
-    assert db.session.scalars(select(AuditEntry.action)).all() == ["session.delay"]
+    assert db.session.scalars(select(AuditEntry.action)).all() == [
+        "schedule.publish", "session.delay"]
     # the same confirmation again (a double click) does not make it 20 minutes
     response = organiser.post(url, data=confirm, follow_redirects=True)
     assert "has moved since the preview" in response.text
     db.session.expire_all()
     assert db.session.get(Session, panel_3).starts_at == datetime.fromisoformat(
         "2020-03-31T09:10:00+00:00")
-    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 1
+    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 2
 
 
 # --- announcements ---------------------------------------------------------------------
@@ -521,3 +544,27 @@ def test_make_runs_demo_attendee_opens_the_console(app, client, runner, tmp_path
         "csrf_token": csrf_token(client), "email": "demo@example.org", "access_code": code})
     assert response.status_code == 302
     assert client.get("/", follow_redirects=True).request.path == "/console/agenda"
+
+
+# --- importing a new version of the programme -------------------------------------------
+
+def test_an_imported_file_shows_its_changelog_before_the_release(organiser):
+    """The Import page puts the file's differences in the draft and leads to the Release
+    page, which shows the changelog; nothing is released until it is confirmed."""
+    data = schedule_ops.conference_data()
+    panel_3 = next(s for s in data["sessions"] if s["key"] == "panel-3")
+    panel_3.update(starts="11:30", ends="13:00")
+    token = csrf_token(organiser, "/console/import")
+    response = organiser.post("/console/import", data={
+        "csrf_token": token,
+        "file": (io.BytesIO(json.dumps(data).encode()), "alliance.json")})
+    assert response.status_code == 302, response.text
+    assert response.headers["Location"].endswith("/console/release")
+    page = organiser.get("/console/release").text
+    assert "its changes are in the draft" in page
+    row = re.search(r"<tr><td>Panel 3.*?</tr>", page, re.S).group(0)
+    assert "moved from Tue 11:00 to Tue 11:30" in row
+    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 1
+    again = organiser.post("/console/import", data={
+        "csrf_token": token, "file": (io.BytesIO(b"<schedule"), "broken.xml")})
+    assert again.status_code == 422 and "Nothing changed" in again.text

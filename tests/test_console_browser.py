@@ -252,3 +252,48 @@ def test_an_attendee_signed_in_in_the_browser_gets_403(chromium, live_url, cast)
     check(page, "forbidden")
     assert page.goto(f"{live_url}/console/moderate").status == 403
     context.close()
+
+
+def test_several_events_sign_in_switch_and_see_the_drafts_warnings(
+        chromium, live_url, cast, second_event, make_attendee, client, bearer):
+    """Olga organises FrabCon too (its own attendee row and code): she signs in to both,
+    by keyboard, switches between them, and sees the Alliance draft's room overlap."""
+    olga = cast["organiser"]
+    make_attendee(code="4HXN-2QWE-8RTY", roles=["organiser"], name=olga.name,
+                  email=olga.email, event=second_event.event)
+    moved = client.patch(f"/api/v1/events/alliance-2020/sessions/{cast['panel_3']}",
+                         headers=bearer(olga), json={"starts_at": f"{DAY_2}T10:45:00+02:00",
+                                                     "ends_at": f"{DAY_2}T12:15:00+02:00"})
+    assert moved.status_code == 200, moved.json
+    db.session.commit()
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+
+    page.goto(f"{live_url}/console/")
+    page.get_by_label("Event").select_option("alliance-2020")
+    page.get_by_label("Email").fill(olga.email)
+    page.get_by_label("Access code").fill(CODE)
+    check(page, "sign-in-events")
+    page.get_by_label("Access code").press("Enter")
+    expect(page).to_have_url(re.compile(r"/console/agenda$"))
+    expect(page).to_have_title(re.compile("Alliance against Trafficking"))
+
+    page.get_by_role("link", name="Sign in to another event").click()
+    page.get_by_label("Event").select_option("frabcon-2026")
+    page.get_by_label("Email").fill(olga.email)
+    page.get_by_label("Access code").fill("4HXN-2QWE-8RTY")
+    page.get_by_label("Access code").press("Enter")
+    expect(page).to_have_title(re.compile("FrabCon 2026"))
+    expect(page.locator("main")).to_contain_text("Opening talk")
+    check(page, "switcher")
+
+    page.get_by_label("Event", exact=True).select_option(label=(
+        "20th Conference of the Alliance against Trafficking in Persons"))
+    press(page, page.get_by_role("button", name="Switch"))
+    expect(page.locator(".flash")).to_contain_text("now works on 20th Conference")
+    expect(page.locator("main")).to_contain_text("Panel 3")
+
+    page.get_by_role("navigation").get_by_role("link", name="Release").click()
+    expect(page.locator(".warnings")).to_contain_text("overlap in Neuer Saal")
+    check(page, "release-warnings")
+    context.close()

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from lxml import etree
 
+from companion.schedule import importing
 from companion.extensions import db
 from companion.people.models import Attendee
 from companion.schedule import operations as schedule_ops
@@ -141,7 +142,7 @@ def test_ics_uids_are_stable_across_requests_and_reseeding(app, client, conferen
     db.session.commit()
     data = schedule_ops.conference_data()
     data["sessions"].reverse()  # so that every session gets another id
-    schedule_ops.seed_conference(data)
+    importing.seed_conference(data)
     db.session.commit()
     new_ids = {s.key: s.id for s in db.session.scalars(sa.select(Session))}
     assert all(new_ids[key] != ids[key] for key in KEYS)
@@ -247,7 +248,7 @@ def test_guids_are_stable_across_reseeding(client, conference, frab_schema, c3vo
     for model in (SessionPerson, Session, Room, Event):
         db.session.execute(sa.delete(model))
     db.session.commit()
-    schedule_ops.seed_conference(schedule_ops.conference_data())
+    importing.seed_conference(schedule_ops.conference_data())
     db.session.commit()
     assert [t["guid"] for t in talks(c3voc(client, c3voc_validator))] == guids
     assert [e.get("guid") for e in frab(client, frab_schema).findall("day/room/event")] == guids

@@ -3,14 +3,18 @@ blocks, what is shared, the vCard export and the pushes of requests and acceptan
 
 import io
 import json
+import time
+from urllib.parse import urlsplit
 
 import pytest
 import vobject
 import zxingcpp
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from PIL import Image
 from sqlalchemy import select
 
 from companion.extensions import db
+from companion.networking import cards
 from companion.people.models import Attendee
 from companion.schedule.models import Event
 from notifications.models import OutboxMessage
@@ -200,7 +204,7 @@ def test_the_card_has_a_code_and_its_qr_image(api, person):
     assert card.status_code == 200
     code = card.json["code"]
     assert len(code) >= 22 and api(me).get(CARD).json["code"] == code  # stable until rotated
-    assert card.json["png_url"].endswith("/api/v1/me/contact-card?format=png")
+    assert urlsplit(card.json["png_url"]).path.startswith("/api/v1/contact-cards/")
 
     png = api(me).get(CARD, query_string={"format": "png"})
     assert png.status_code == 200 and png.mimetype == "image/png"
@@ -215,6 +219,42 @@ def test_the_card_has_a_code_and_its_qr_image(api, person):
     assert api(me).get(CARD, query_string={"format": "svg"}).data == svg.data
 
     assert_error(api(me).get(CARD, query_string={"format": "gif"}), 422)
+
+
+def image_path(url: str) -> str:
+    return urlsplit(url).path
+
+
+class SixMinutesAgo(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return int(time.time()) - 6 * 60
+
+
+def test_the_cards_image_url_needs_no_token_and_soon_expires(app, client, api, person):
+    me = person("Card Holder", listed=False)
+    card = api(me).get(CARD).json
+    png = client.get(image_path(card["png_url"]))  # as an image loader: no Authorization
+    assert png.status_code == 200 and png.mimetype == "image/png"
+    assert decode(png.data) == [card["code"]]
+    svg = client.get(image_path(card["svg_url"]))
+    assert svg.mimetype == "image/svg+xml" and svg.get_data(as_text=True).startswith("<svg")
+
+    token = image_path(card["png_url"]).rsplit("/", 1)[1].removesuffix(".png")
+    tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    assert_error(client.get(f"{API}/contact-cards/{tampered}.png"), 404)
+    forged = URLSafeTimedSerializer("not our key", salt=cards.image_signer().salt)
+    payload = cards.image_signer().loads(token)
+    assert_error(client.get(f"{API}/contact-cards/{forged.dumps(payload)}.png"), 404)
+    expired = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=cards.image_signer().salt,
+                                     signer=SixMinutesAgo).dumps(payload)
+    response = client.get(f"{API}/contact-cards/{expired}.png")
+    assert_error(response, 404)
+    assert "expired" in response.json["message"]
+    assert_error(client.get(f"{API}/contact-cards/{token}.gif"), 404)
+
+    rotated = api(me).post(f"{CARD}/rotate").json
+    assert_error(client.get(image_path(card["png_url"])), 404)  # the old code's image is void
+    assert decode(client.get(image_path(rotated["png_url"])).data) == [rotated["code"]]
 
 
 def test_codes_are_unguessable_and_distinct(api, person):

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from companion.schedule import importing
 from companion.extensions import db
 from companion.organising.audit import AuditEntry
 from companion.organising.models import Announcement
@@ -28,7 +29,7 @@ URL = "/api/v1/events/alliance-2020/announcements"
 @pytest.fixture
 def event(conference):
     """The conference moved to 29-30 March 2027: in the future, on summer time."""
-    schedule_ops.seed_conference(schedule_ops.conference_data(), shift_to=FIRST_DAY)
+    importing.seed_conference(schedule_ops.conference_data(), shift_to=FIRST_DAY)
     db.session.commit()
     return conference
 
@@ -328,7 +329,7 @@ def test_what_is_refused_is_a_422_naming_the_field(body, field, client, people, 
 
 
 def test_an_organiser_of_another_event_is_refused(client, people, bearer, organiser):
-    schedule_ops.seed_conference({**schedule_ops.conference_data(),
+    importing.seed_conference({**schedule_ops.conference_data(),
                                   "event": {**schedule_ops.conference_data()["event"],
                                             "slug": "other"}})
     db.session.commit()

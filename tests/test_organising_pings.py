@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from companion.schedule import importing
 from companion.extensions import db
 from companion.organising import pings
 from companion.organising.audit import AuditEntry
@@ -27,7 +28,7 @@ FIRST_DAY = date(2027, 3, 29)
 
 @pytest.fixture
 def event(conference):
-    schedule_ops.seed_conference(schedule_ops.conference_data(), shift_to=FIRST_DAY)
+    importing.seed_conference(schedule_ops.conference_data(), shift_to=FIRST_DAY)
     db.session.commit()
     return conference
 

@@ -44,6 +44,28 @@ def test_registering_twice_keeps_one_row_and_refreshes_it(client, make_attendee,
     assert device.push_language == "fr"  # follows the attendee's language
 
 
+@pytest.mark.parametrize("platform,tag,language", [
+    ("Android", "en-GB", "en"), ("iOS", "fr-CA", "fr"), ("WEB", "de_AT", "de"),
+    ("android", "pt-BR", "en"), ("ios", "ES-419", "es"), ("android", "zh-Hant-TW", "en"),
+])
+def test_a_phones_locale_is_matched_to_a_served_language(client, make_attendee, bearer,
+                                                          platform, tag, language):
+    response = register(client, bearer(make_attendee()), platform=platform, language=tag)
+    assert response.status_code == 201, response.json
+    assert response.json["language"] == language  # the app learns which one it gets
+    assert devices()[0][2:] == (platform.lower(), language)
+
+
+def test_an_unserved_locale_gets_the_events_first_language(client, conference,
+                                                           make_attendee, bearer):
+    conference.languages = ["de", "en", "xx"]  # xx: no catalogue, so not served
+    db.session.commit()
+    headers = bearer(make_attendee())
+    assert register(client, headers, language="it-IT").json["language"] == "de"
+    assert register(client, headers, language="en-US").json["language"] == "en"
+    assert register(client, headers, language="xx").json["language"] == "de"
+
+
 def test_a_token_seen_for_someone_else_moves_to_them(client, make_attendee, bearer):
     ada, bob = make_attendee(), make_attendee()
     register(client, bearer(ada))
@@ -86,8 +108,11 @@ def test_drop_removes_only_ones_own(client, make_attendee, bearer):
 
 @pytest.mark.parametrize("body", [
     {}, {"token": TOKEN}, {"platform": "android"},
-    {"token": TOKEN, "platform": "windows"}, {"token": TOKEN, "platform": "ANDROID"},
-    {"token": TOKEN, "platform": "android", "language": "xx"},
+    {"token": TOKEN, "platform": "windows"}, {"token": TOKEN, "platform": 1},
+    {"token": TOKEN, "platform": "android", "language": "x"},
+    {"token": TOKEN, "platform": "android", "language": "en GB"},
+    {"token": TOKEN, "platform": "android", "language": "en-GB-" + "x" * 30},
+    {"token": TOKEN, "platform": "android", "language": 12},
     {"token": TOKEN, "platform": "android", "language": "en" * 5000},
     {"token": "", "platform": "android"}, {"token": "x" * 513, "platform": "android"},
     {"token": 12345, "platform": "android"}, {"token": [TOKEN], "platform": "android"},

@@ -83,6 +83,22 @@ def test_malformed_logins_are_422(client, make_attendee, body):
     assert_error(client.post("/api/v1/auth/login", json=body), 422)
 
 
+def test_retry_after_comes_only_with_the_429(client, make_attendee):
+    make_attendee(code=CODE, email="ada@example.org")
+    failed = login(client, "ada@example.org", "WRONG")
+    assert_error(failed, 401)
+    assert failed.headers["X-RateLimit-Remaining"] == "4"
+    assert "Retry-After" not in failed.headers  # 4 tries are left: nothing to wait for
+    signed_in = login(client, "ada@example.org")
+    assert signed_in.status_code == 200
+    assert "Retry-After" not in signed_in.headers
+    for _ in range(4):
+        login(client, "ada@example.org", "WRONG")
+    refused = login(client, "ada@example.org", "WRONG")
+    assert_error(refused, 429)
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+
+
 def test_logout_ends_only_that_token(client, make_attendee):
     make_attendee(code=CODE, email="ada@example.org")
     phone = {"Authorization": f"Bearer {login(client, 'ada@example.org').json['token']}"}
@@ -163,8 +179,23 @@ def test_patch_me_changes_only_what_is_sent(client, make_attendee, bearer):
     assert (bob.language, bob.reminder_minutes, bob.directory_visible) == ("en", 10, False)
 
 
+def test_patch_me_matches_a_phones_locale(client, conference, make_attendee, bearer):
+    ada = make_attendee()
+    headers = bearer(ada)
+    assert client.patch("/api/v1/me", headers=headers, json={"language": "fr-CA"}
+                        ).json["language"] == "fr"
+    conference.languages = ["it", "en"]
+    db.session.commit()
+    response = client.patch("/api/v1/me", headers=headers, json={"language": "ja-JP"})
+    assert response.status_code == 200
+    assert response.json["language"] == "it"  # not served: the event's first, said back
+    db.session.refresh(ada)
+    assert ada.language == "it"
+
+
 @pytest.mark.parametrize("body", [
-    {"language": "xx"}, {"language": "English" * 10_000}, {"language": None},
+    {"language": "x"}, {"language": "English" * 10_000}, {"language": None},
+    {"language": "en-GB!"}, {"language": ["en"]},
     {"reminder_minutes": 121}, {"reminder_minutes": -1}, {"reminder_minutes": 0}, {"reminder_minutes": "10"},
     {"reminder_minutes": 10.5}, {"reminder_minutes": True},
     {"directory_visible": "yes"}, {"directory_visible": 1},

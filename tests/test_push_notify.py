@@ -108,12 +108,13 @@ def test_times_are_in_vienna_summer_time_in_the_readers_locale(language, time):
 
 @pytest.mark.parametrize("name", sorted(kinds.KINDS))
 def test_the_lock_screen_names_nobody(name):
-    """Title and body carry no value that names a person; the inbox may."""
+    """Title and body carry no value that names a person; the inbox may (an example
+    without them: the person was erased)."""
     kind = kinds.KINDS[name]
     for language in kinds.LANGUAGES:
         for values in kind.examples:
             texts = kind.texts(kinds.Reader(language), values)
-            for field in kind.personal:
+            for field in set(kind.personal) & set(values):
                 assert values[field] not in texts.title + texts.body
                 assert values[field] in texts.inbox_body
 

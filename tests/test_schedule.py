@@ -1,5 +1,6 @@
 """The public agenda, as served, against the concept note it comes from."""
 
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -175,6 +176,36 @@ def test_collections_are_paginated(client, conference):
     beyond = client.get(f"{BASE}/sessions", query_string={"page": 10**20})
     assert beyond.status_code == 200
     assert beyond.json == []
+
+
+PAGINATION_KEYS = {"total", "total_pages", "first_page", "last_page", "page",
+                   "previous_page", "next_page"}
+
+
+@pytest.mark.parametrize("query,expected", [
+    ({"page_size": 5}, (12, 3, 1, None, 2)),
+    ({"page": 2, "page_size": 5}, (12, 3, 2, 1, 3)),
+    ({"page": 3, "page_size": 5}, (12, 3, 3, 2, None)),
+    ({"page": 9, "page_size": 5}, (12, 3, 9, 3, None)),  # past the end
+    ({"ends_after": "2030-01-01T00:00:00Z"}, (0, 1, 1, None, None)),  # empty: one empty page
+    ({"ends_after": "2030-01-01T00:00:00Z", "page": 2}, (0, 1, 2, 1, None)),
+])
+def test_x_pagination_has_the_same_keys_on_every_page(client, conference, query, expected):
+    response = client.get(f"{BASE}/sessions", query_string=query)
+    assert response.status_code == 200
+    meta = json.loads(response.headers["X-Pagination"])
+    assert set(meta) == PAGINATION_KEYS
+    assert (meta["total"], meta["total_pages"], meta["page"], meta["previous_page"],
+            meta["next_page"]) == expected
+    assert (meta["first_page"], meta["last_page"]) == (1, meta["total_pages"])
+
+
+def test_an_empty_list_of_ones_own_has_every_pagination_key(client, make_attendee, bearer):
+    response = client.get("/api/v1/me/bookmarks", headers=bearer(make_attendee()))
+    assert response.json == []
+    assert json.loads(response.headers["X-Pagination"]) == {
+        "total": 0, "total_pages": 1, "first_page": 1, "last_page": 1, "page": 1,
+        "previous_page": None, "next_page": None}
 
 
 def test_room_details_are_never_invented(client, conference):

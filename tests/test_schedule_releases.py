@@ -56,6 +56,10 @@ def key(event):
     return find
 
 
+# The conference's first release (the seed), and the move to SHIFT_TO.
+BASE = 2
+
+
 @pytest.fixture
 def people(event, make_attendee, add_device, bearer, client, key):
     """An organiser; a follower of the keynotes; the keynotes' speaker and moderator;
@@ -162,14 +166,14 @@ def test_each_change_kind_has_its_entry_and_reaches_exactly_those_affected(
     assert changed.status_code == 200, changed.json
 
     draft = client.get(f"{API}/schedule/draft", headers=people["headers"]).json
-    assert draft["version"] == 0 and draft["edits"] == 1
+    assert draft["version"] == BASE and draft["edits"] == 1
     (entry,) = draft["changes"]
     assert entry["session_id"] == keynotes
     assert [change["kind"] for change in entry["changes"]] == kinds
     assert pushed() == {}  # a draft tells nobody
 
     released = publish(client, people, note=case)
-    assert released["version"] == 1
+    assert released["version"] == BASE + 1
     assert released["changes"] == draft["changes"]
     told = {"follower", "speaker", "moderator"} | (
         {"bystander"} if case in ("speakers", "moderators") else set())
@@ -256,7 +260,7 @@ def test_removed_added_and_uncancelled(client, people, key, pushed):
     released = publish(client, people)
     assert kinds_of(released["changes"]) == {("session", "Coffee break"): ["uncancelled"]}
     assert set(pushed()) == {"organiser"}
-    assert released["version"] == 2
+    assert released["version"] == BASE + 2
 
 
 def test_a_default_session_tells_everyone_but_who_muted_it_once_per_release(
@@ -619,9 +623,9 @@ def fresh_get(client, url: str, **options):
 def test_public_reads_exports_and_etags_change_only_with_a_release(client, people, key):
     urls = [f"{API}/sessions", f"{API}/sessions/{key('panel-1')}", f"{API}/rooms",
             f"{API}/schedule.ics", f"{API}/schedule.xml", f"{API}/schedule.json",
-            f"{API}/schedule/versions", f"{API}/schedule/changes?since=0"]
+            f"{API}/schedule/versions", f"{API}/schedule/changes?since={BASE}"]
     etags = {url: fresh_get(client, url).headers["ETag"] for url in urls}
-    assert client.get(f"{API}/schedule.json").json["schedule"]["version"].startswith("0 (")
+    assert client.get(f"{API}/schedule.json").json["schedule"]["version"].startswith(f"{BASE} (")
 
     client.patch(f"{API}/sessions/{key('panel-1')}", json={"title": "Panel One"},
                  headers=people["headers"])
@@ -635,8 +639,8 @@ def test_public_reads_exports_and_etags_change_only_with_a_release(client, peopl
     for url in urls:
         assert fresh_get(client, url,
                          headers={"If-None-Match": etags[url]}).status_code == 200, url
-    assert client.get(f"{API}/schedule.json").json["schedule"]["version"].startswith("1 (")
-    assert b"<version>1 (" in client.get(f"{API}/schedule.xml").data
+    assert client.get(f"{API}/schedule.json").json["schedule"]["version"].startswith(f"{BASE + 1} (")
+    assert f"<version>{BASE + 1} (".encode() in client.get(f"{API}/schedule.xml").data
     assert client.get(f"{API}/sessions/{key('panel-1')}").json["title"] == "Panel One"
     assert client.get(f"{API}/rooms").json[0]["capacity"] == 500
 
@@ -650,19 +654,20 @@ def test_versions_and_changes_since(client, people, key):
     publish(client, people, note="Second")
 
     versions = client.get(f"{API}/schedule/versions")
-    assert [(v["version"], v["note"]) for v in versions.json] == [(2, "Second"), (1, "First")]
+    assert [(v["version"], v["note"]) for v in versions.json[:2]] == [
+        (BASE + 2, "Second"), (BASE + 1, "First")]
     assert versions.json[0]["changes"][0]["changes"][0]["kind"] == "removed"
     assert versions.json[1]["released_at"].endswith("+01:00") or (
         versions.json[1]["released_at"].endswith("+02:00"))
 
-    since_0 = client.get(f"{API}/schedule/changes?since=0").json
-    assert since_0["version"] == 2
+    since_0 = client.get(f"{API}/schedule/changes?since={BASE}").json
+    assert since_0["version"] == BASE + 2
     assert [s["id"] for s in since_0["sessions"]] == [key("panel-1")]
     assert since_0["removed"] == [panel_2]
-    since_1 = client.get(f"{API}/schedule/changes?since=1").json
+    since_1 = client.get(f"{API}/schedule/changes?since={BASE + 1}").json
     assert since_1["sessions"] == [] and len(since_1["removed"]) == 1
-    since_2 = client.get(f"{API}/schedule/changes?since=2").json
-    assert since_2 == {"version": 2, "since": 2, "sessions": [], "removed": []}
+    since_2 = client.get(f"{API}/schedule/changes?since={BASE + 2}").json
+    assert since_2 == {"version": BASE + 2, "since": BASE + 2, "sessions": [], "removed": []}
     assert client.get(f"{API}/schedule/changes").status_code == 422
     assert client.get(f"{API}/schedule/changes?since=-1").status_code == 422
 
@@ -671,7 +676,7 @@ def test_nothing_to_release_is_a_409(client, people):
     response = client.post(f"{API}/schedule/publish", json={}, headers=people["headers"])
     assert response.status_code == 409
     assert set(response.json) == SHAPE
-    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == BASE
 
 
 # --- validation ----------------------------------------------------------------------
@@ -742,7 +747,7 @@ def test_a_delay_moves_the_session_and_the_break_absorbs_it(client, people, key,
     response = client.post(f"{API}/sessions/{panel_2}/delay", headers=people["headers"],
                            json={"minutes": 20, "shift_following": True})
     assert response.status_code == 201, response.json
-    assert response.json["version"] == 1
+    assert response.json["version"] == BASE + 1
     assert response.json["note"].startswith("Running late: Panel 2")
     assert local_times(client, panel_2, coffee, panel_3) == [
         ("09:20", "10:50"), ("10:50", "11:00"), ("11:00", "12:30")]
@@ -761,7 +766,7 @@ def test_a_long_delay_over_the_rest_of_the_day_is_one_release_one_push_each(
     # lunch absorbs all it can (down to 5 minutes), the rest moves on by what is left
     assert local_times(client, *ids) == [
         ("13:30", "15:00"), ("15:00", "15:05"), ("15:05", "16:35"), ("16:35", "17:05")]
-    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 1
+    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == BASE + 1
     received = pushed()
     assert set(received) == {"organiser", "follower", "speaker", "moderator",
                              "bystander", "muter"}
@@ -774,7 +779,7 @@ def test_a_delay_past_midnight_needs_force(client, people, key):
                           json={"minutes": 480})
     assert refused.status_code == 422
     assert "minutes" in refused.json["errors"]
-    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == BASE
     forced = client.post(f"{API}/sessions/{closing}/delay", headers=people["headers"],
                          json={"minutes": 480, "force": True})
     assert forced.status_code == 201
@@ -809,7 +814,7 @@ def test_moving_the_event_by_days_and_online_is_one_release(client, people, key,
     assert panel["online_url"] == "https://meet.example.org/alliance20"
     assert set(pushed()) == {"organiser", "follower", "speaker", "moderator",
                              "bystander", "muter"}
-    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 1
+    assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == BASE + 1
 
 
 # --- rooms -----------------------------------------------------------------------------
@@ -849,9 +854,11 @@ def test_every_organiser_action_is_audited(client, people, key):
 
     entries = client.get(f"{API}/audit", headers=h)
     assert entries.status_code == 200
+    # after the seed's: its first release, and the move to SHIFT_TO
     assert [e["action"] for e in entries.json] == [
-        "session.delay", "schedule.publish", "session.update"]
-    update = entries.json[-1]
+        "session.delay", "schedule.publish", "session.update",
+        "event.dates", "event.move", "schedule.publish"]
+    update = entries.json[2]
     assert update["actor"] == {"id": people["organiser"].id, "name": "Olga Organiser"}
     assert update["before"]["title"].startswith("Panel 1") and update["after"]["title"] == (
         "Panel One")
@@ -859,9 +866,9 @@ def test_every_organiser_action_is_audited(client, people, key):
     assert entries.json[1]["after"]["note"] == "Retitle"
     filtered = client.get(f"{API}/audit?action=schedule.publish&page_size=1", headers=h)
     assert [e["action"] for e in filtered.json] == ["schedule.publish"]
-    assert '"total": 1' in filtered.headers["X-Pagination"]
+    assert '"total": 2' in filtered.headers["X-Pagination"]  # and the seed's
     assert client.get(f"{API}/audit?since=2020-01-01T00:00:00", headers=h).status_code == 422
-    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 3
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 3 + 3
 
 
 # --- two organisers at once -------------------------------------------------------------
@@ -943,3 +950,35 @@ def test_two_draft_edits_at_once_both_succeed(edit, pg_conference, make_pg_app):
         assert drafts == {answers["first"]: "Side event", answer.json["id"]: "Side event"}
     else:
         assert drafts == {keynotes: "Second"}  # the last edit wins, as one after the other
+
+
+def test_a_lone_starts_at_moves_the_session_and_keeps_its_length(client, event, key,
+                                                                  make_attendee, bearer):
+    headers = bearer(make_attendee(roles=["organiser"]))
+    panel_1 = f"{API}/sessions/{key('panel-1')}"  # 16:30 to 18:00
+    moved = client.patch(panel_1, headers=headers, json={"starts_at": f"{DAY_1}T17:00:00+02:00"})
+    assert moved.status_code == 200, moved.json
+    assert (moved.json["starts_at"], moved.json["ends_at"]) == (
+        f"{DAY_1}T17:00:00+02:00", f"{DAY_1}T18:30:00+02:00")
+    # any offset: 15:15 UTC is 17:15 in Vienna
+    assert client.patch(panel_1, headers=headers, json={"starts_at": f"{DAY_1}T15:15:00Z"}
+                        ).json["ends_at"] == f"{DAY_1}T18:45:00+02:00"
+    both = client.patch(panel_1, headers=headers, json={
+        "starts_at": f"{DAY_1}T16:00:00+02:00", "ends_at": f"{DAY_1}T17:00:00+02:00"}).json
+    assert (both["starts_at"], both["ends_at"]) == (
+        f"{DAY_1}T16:00:00+02:00", f"{DAY_1}T17:00:00+02:00")  # sent together: as sent
+    longer = client.patch(panel_1, headers=headers, json={"ends_at": f"{DAY_1}T17:30:00+02:00"})
+    assert longer.json["starts_at"] == f"{DAY_1}T16:00:00+02:00"
+    publish(client, {"headers": headers})
+    public = client.get(panel_1).json
+    assert (public["starts_at"], public["ends_at"]) == (
+        f"{DAY_1}T16:00:00+02:00", f"{DAY_1}T17:30:00+02:00")
+
+
+def test_a_move_past_the_year_9999_is_a_422(client, event, key, make_attendee, bearer):
+    response = client.patch(f"{API}/sessions/{key('panel-1')}",
+                            headers=bearer(make_attendee(roles=["organiser"])),
+                            json={"starts_at": "9999-12-31T23:00:00+00:00", "force": True})
+    assert response.status_code == 422, response.json
+    assert set(response.json) == SHAPE
+    assert "starts_at" in response.json["errors"]

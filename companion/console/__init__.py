@@ -6,7 +6,9 @@ the API's own schemas), templates/ and static/ (htmx, vendored: see static/READM
 
 Sign-in takes email and access code like POST /auth/login and keeps the bearer token it
 issues in Flask's signed session cookie (HttpOnly, SameSite=Strict, Secure on HTTPS), so
-that signing out, expiry and "sign out everywhere" apply to the console too. Every form
+that signing out, expiry and "sign out everywhere" apply to the console too. Roles are
+per event: the cookie keeps one token per event signed into, and which one the pages
+act on (see views.py). Every form
 that changes something carries a CSRF token (Flask-WTF), checked for the console only:
 the JSON API, authenticated by bearer tokens, never reads the cookie and needs none.
 """

@@ -3,6 +3,13 @@ the API's input (forms.py) and calls the operation the API view calls.
 
 Organisers reach every page; moderators reach their phone view (/console/moderate) and
 the pings of their sessions; anybody else who signs in gets 403 on every page.
+
+Roles are per event, and so is a sign-in: the cookie keeps one token per event signed
+into (``tokens``, by event id) and the event the pages act on (``event``). Signing in to
+another event is a sign-in of its own, with that event's access code; the switcher
+offers the events signed into where that person organises or moderates. A token only
+ever acts in its own event, and a form carries the event it was shown for: sent after a
+switch (another tab), it is refused rather than applied to the other event.
 """
 
 from collections import Counter
@@ -12,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     g,
     redirect,
@@ -21,7 +29,7 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from .. import auth
@@ -35,8 +43,10 @@ from ..organising.models import ANNOUNCEMENT_PRIORITIES, PING_TEMPLATES
 from ..organising.schemas import AnnouncementInSchema, PingInSchema
 from ..people import operations as people
 from ..people.models import ROLES, Attendee
-from ..schedule import operations as schedule, releases
-from ..schedule.models import LANGUAGES, Session, SessionPerson
+from ..schedule import conflicts, importing, releases, sources
+from ..schedule import operations as schedule
+from ..schedule.models import LANGUAGES, Event, Session, SessionPerson
+from ..schedule.programme import SourceError
 from ..schedule.schemas import (
     FACILITY_KINDS,
     DelaySchema,
@@ -76,14 +86,57 @@ ONCE_FIELD = "idempotency_key"
 
 # --- who is here -------------------------------------------------------------------
 
+def signed_tokens() -> dict[str, str]:
+    """The cookie's tokens by event id (as text: the cookie is JSON)."""
+    tokens = session.get("tokens")
+    return {key: token for key, token in tokens.items() if isinstance(token, str)} \
+        if isinstance(tokens, dict) else {}
+
+
+def live_sign_in(event_key: str, token: str):
+    """The token's live access, if it is one of this event's attendees."""
+    access = auth.find_live_token(token)
+    if access is None or str(access.attendee.event_id) != event_key:
+        return None
+    return access
+
+
 def signed_in() -> Attendee | None:
-    """The attendee whose token the session cookie holds, while the token is live."""
-    token = session.get("token")
-    access = auth.find_live_token(token) if isinstance(token, str) else None
+    """The attendee signed in to the event the pages act on, while the token is live."""
+    event_key = str(session.get("event"))
+    token = signed_tokens().get(event_key)
+    access = live_sign_in(event_key, token) if token else None
     if access is None:
         return None
     g.access_token, g.attendee = access, access.attendee
     return access.attendee
+
+
+def console_sign_ins() -> list[Attendee]:
+    """The events to switch between: each one's attendee signed in with this cookie,
+    where they organise or moderate (the same person: the same email)."""
+    found = []
+    for event_key, token in signed_tokens().items():
+        access = live_sign_in(event_key, token)
+        if access is None:
+            continue
+        attendee = access.attendee
+        if attendee.email.lower() == me().email.lower() and any(
+                attendee.has_role(role) for role in CONSOLE_ROLES):
+            found.append(attendee)
+    return sorted(found, key=lambda a: (a.event.starts_on, a.event_id))
+
+
+def all_events() -> list[Event]:
+    return list(db.session.scalars(select(Event).order_by(Event.starts_on, Event.id)))
+
+
+@blp.context_processor
+def events_of_the_header():
+    """For base.html: what the switcher offers, and whether there are events to sign
+    in to besides (functions: only pages that show a header pay for them)."""
+    return {"console_sign_ins": console_sign_ins, "event_count": lambda: db.session.scalar(
+        select(func.count(Event.id)))}
 
 
 def me() -> Attendee:
@@ -100,6 +153,8 @@ def gate():
     # where g (Flask-WTF caches the CSRF token there) would outlive a request.
     for name in ("csrf_token", "attendee", "access_token"):
         g.pop(name, None)
+    if request.endpoint == "console.import_programme":  # a schedule file, before the form is read
+        request.max_content_length = current_app.config["IMPORT_MAX_CONTENT_LENGTH"]
     if request.method not in SAFE:
         csrf.protect()  # CSRFError (400) without a valid token
         if any("\x00" in key + "".join(values) for key, values in request.form.lists()):
@@ -113,8 +168,16 @@ def gate():
         target = request.full_path if request.query_string else request.path
         return redirect(url_for("console.sign_in",
                                 next=target if request.method == "GET" else None))
-    if not any(me().has_role(role) for role in CONSOLE_ROLES):
+    if not any(me().has_role(role) for role in CONSOLE_ROLES) and request.endpoint not in (
+            "console.switch", "console.sign_out"):
         return page("forbidden.html", 403, title="Not for you")
+    shown_for = request.form.get("console_event") or request.headers.get("X-Console-Event")
+    if request.method not in SAFE and shown_for is not None \
+            and shown_for != str(me().event_id):
+        return page("refused.html", 409, title="Another event",
+                    message=f"That page was open for another event; the console now works "
+                            f"on {me().event.name}. Nothing was changed: open the page "
+                            "again and send it from there.")
     return None
 
 
@@ -186,24 +249,57 @@ def page(template: str, status: int = 200, **context):
 
 # --- signing in and out --------------------------------------------------------------
 
+def sign_in_page(status: int = 200, email: str = "", chosen: str | None = None,
+                 error: str | None = None):
+    """The form; with several events, which one to sign in to comes first."""
+    events = all_events()
+    return page("sign_in.html", status, title="Sign in", email=email, error=error,
+                events=events if len(events) > 1 else [], chosen=chosen)
+
+
+def keep_sign_in(signed: people.SignIn) -> None:
+    """This sign-in becomes the cookie's for its event, and the event the pages act on.
+    Sign-ins to other events stay only when they are the same person's (same email);
+    whatever is dropped or replaced is signed out."""
+    kept = {}
+    email = signed.attendee.email.lower()
+    for event_key, token in signed_tokens().items():
+        access = auth.find_live_token(token)
+        if access is None:
+            continue
+        if event_key != str(signed.attendee.event_id) and \
+                str(access.attendee.event_id) == event_key and \
+                access.attendee.email.lower() == email:
+            kept[event_key] = token
+        else:
+            auth.revoke_token(access)
+    sent = session.get("sent", [])
+    session.clear()
+    session["tokens"] = {**kept, str(signed.attendee.event_id): signed.token}
+    session["event"] = signed.attendee.event_id
+    if sent:
+        session["sent"] = sent
+    session.permanent = False
+
+
 @blp.route("/sign-in", methods=["GET", "POST"])
 @limit_failed_logins
 def sign_in():
     if request.method == "GET":
-        return page("sign_in.html", title="Sign in", email="")
+        return sign_in_page(chosen=request.args.get("event"))
     email = request.form.get("email", "")[:254]
     code = request.form.get("access_code", "")[:64]
+    chosen = request.form.get("event", "")[:64] or None
+    events = all_events()
+    if len(events) > 1 and chosen not in {event.slug for event in events}:
+        return sign_in_page(422, email, chosen, "Choose the event you sign in to.")
     if not email.strip() or not code.strip():
-        return page("sign_in.html", 422, title="Sign in", email=email,
-                    error="Give your email and your access code.")
+        return sign_in_page(422, email, chosen, "Give your email and your access code.")
     try:
-        signed = attempt(people.sign_in, email, code)
+        signed = attempt(people.sign_in, email, code, chosen)
     except Refused as refused:  # 401: limit_failed_logins counts it
-        return page("sign_in.html", refused.status, title="Sign in", email=email,
-                    error=refused.message)
-    session.clear()
-    session["token"] = signed.token
-    session.permanent = False
+        return sign_in_page(refused.status, email, chosen, refused.message)
+    keep_sign_in(signed)
     target = request.args.get("next", "")
     if not target.startswith("/console/") or target.startswith("//"):
         target = url_for("console.home")
@@ -212,9 +308,26 @@ def sign_in():
 
 @blp.route("/sign-out", methods=["POST"])
 def sign_out():
-    auth.revoke_token(g.access_token)
+    """Out of every event this browser is signed in to (a shared computer keeps none)."""
+    for token in signed_tokens().values():
+        access = auth.find_live_token(token)
+        if access is not None:
+            auth.revoke_token(access)
     session.clear()
     return redirect(url_for("console.sign_in"))
+
+
+@blp.route("/switch", methods=["POST"])
+def switch():
+    """The pages act on another event signed into, where this person has a console role."""
+    wanted = number(request.form.get("to", ""))
+    for attendee in console_sign_ins():
+        if attendee.event_id == wanted:
+            session["event"] = attendee.event_id
+            flash(f"The console now works on {attendee.event.name}.")
+            return redirect(url_for("console.home"))
+    return page("refused.html", 403, title="Not signed in there",
+                message="Sign in to that event first, with its own access code.")
 
 
 @blp.route("/")
@@ -311,6 +424,8 @@ def edit_session(session_id):
         changed = {name: value for name, value in values.items()
                    if (releases.iso(value) if name in ("starts_at", "ends_at") else value)
                    != state.get(name)}
+        if "starts_at" in changed:  # the form's end as shown: a lone start would move it
+            changed["ends_at"] = values["ends_at"]
         if not changed:
             flash("Nothing changed.")
             return redirect(url_for("console.edit_session", session_id=session_id))
@@ -403,8 +518,11 @@ def release():
     version = releases.current_version(event) + 1
     counts = notified_by_change(event, plan)
     note = request.form.get("note", "")[:2000]
+    warnings = conflicts.draft_warnings(event, releases.draft_sessions(event),
+                                        releases.draft_rooms(event))
     context = {"title": "Release", "changes": plan.changes, "counts": counts,
-               "version": version, "note": note, "people": attendees_by_id()}
+               "version": version, "note": note, "people": attendees_by_id(),
+               "warnings": warnings}
     if request.method == "GET":
         return page("release.html", **context)
     if request.form.get("version") != str(version):
@@ -418,6 +536,38 @@ def release():
     except Refused as refused:
         return page("release.html", refused.status, **context, error=refused.message)
     flash(f"Released version {released.number}; {released.notified} people told.")
+    return redirect(url_for("console.release"))
+
+
+# --- importing a new version of the programme -----------------------------------------
+
+@blp.route("/import", methods=["GET", "POST"])
+@organisers_only
+def import_programme():
+    """A schedule file (frab XML, c3voc JSON, our JSON) into the draft; the Release page
+    then shows its changelog before anything is released."""
+    context = {"title": "Import a new version"}
+    if request.method == "GET":
+        return page("import.html", **context)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return page("import.html", 422, **context, error="Choose a schedule file.")
+    event = me().event
+    try:
+        programme = sources.parse(upload.read(), event.timezone)
+        outcome = attempt(importing.import_programme, programme, event.slug, actor=me(),
+                          timezone_name=event.timezone)
+    except SourceError as error:
+        return page("import.html", 422, **context,
+                    error=f"{upload.filename}: {error}. Nothing changed.")
+    except Refused as refused:
+        return page("import.html", refused.status, **context, error=refused.message)
+    for warning in outcome.warnings:
+        flash(f"Warning: {warning}")
+    if not outcome.changes:
+        flash(f"{upload.filename} changes nothing released: nothing to release.")
+        return redirect(url_for("console.import_programme"))
+    flash(f"{upload.filename}: its changes are in the draft. Review them and release.")
     return redirect(url_for("console.release"))
 
 

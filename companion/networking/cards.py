@@ -1,14 +1,19 @@
 """What leaves the app as files: the card's QR image (segno) and contacts as vCard."""
 
+import hashlib
 import io
 
 import segno
 import vobject
+from flask import current_app
+from itsdangerous import URLSafeTimedSerializer
 
 from .models import Contact
 
 QR_SCALE = 8  # pixels (PNG) or units (SVG) per module: sharp on a phone screen
 MIMETYPES = {"svg": "image/svg+xml", "png": "image/png"}
+# An image loader fetches the card's image URL at once; a copied or logged one soon stops.
+IMAGE_URL_SECONDS = 300
 
 
 def qr_image(code: str, kind: str) -> bytes:
@@ -21,6 +26,21 @@ def qr_image(code: str, kind: str) -> bytes:
     else:
         qr.save(out, kind="png", scale=QR_SCALE, border=4)
     return out.getvalue()
+
+
+def image_signer() -> URLSafeTimedSerializer:
+    """Signs the card's image URLs (with SECRET_KEY, as the calendar feed's): an image
+    loader cannot send a bearer token, so the URL is the credential, for a few minutes."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="contact-card-image")
+
+
+def code_digest(code: str) -> str:
+    """Names a card code in a URL without showing it: a rotated code voids its URLs."""
+    return hashlib.sha256(code.encode()).hexdigest()[:22]
+
+
+def image_token(attendee_id: int, code: str) -> str:
+    return image_signer().dumps([attendee_id, code_digest(code)])
 
 
 def split_name(name: str) -> vobject.vcard.Name:

@@ -6,11 +6,13 @@ exist. A request to such a person runs the very same query as one to an unknown 
 gets the very same 404, so an answer never tells whether someone is registered.
 """
 
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
 
 from flask_smorest import abort
+from itsdangerous import BadData, SignatureExpired
 from sqlalchemy import Select, and_, delete, exists, literal_column, or_, select, update
 
 from ..db import dialect_insert
@@ -20,6 +22,7 @@ from ..ratelimit import count_or_refuse
 from ..schedule.models import Event
 from ..signals import contact_accepted, contact_requested
 from ..timeutil import utcnow
+from . import cards
 from .models import Block, Contact, ContactRequest, fold
 
 # 24 URL-safe characters, 144 random bits: not guessable, short enough for a small QR.
@@ -104,6 +107,22 @@ def rotate_card(attendee: Attendee) -> str:
     attendee.contact_code = new_code()
     db.session.flush()
     return attendee.contact_code
+
+
+def card_code_for_image(token: str) -> str:
+    """The card code a signed image URL shows (``cards.image_token``); 404 once the URL
+    expired, its code was rotated, or it was not signed here."""
+    try:
+        attendee_id, digest = cards.image_signer().loads(token,
+                                                         max_age=cards.IMAGE_URL_SECONDS)
+    except SignatureExpired:
+        abort(404, message="This image link has expired; GET /me/contact-card gives a new one")
+    except BadData:
+        abort(404, message=NO_CARD)
+    code = db.session.scalar(select(Attendee.contact_code).where(Attendee.id == attendee_id))
+    if code is None or not hmac.compare_digest(cards.code_digest(code), digest):
+        abort(404, message=NO_CARD)
+    return code
 
 
 # --- contacts ---------------------------------------------------------------------

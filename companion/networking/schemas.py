@@ -105,5 +105,7 @@ class CardQuerySchema(Schema):
 class CardSchema(Schema):
     code = fields.String(metadata={"description": "What the QR image encodes; show it, "
                                                   "the other scans it"})
-    svg_url = fields.String(metadata={"description": "The QR image as SVG (with the token)"})
-    png_url = fields.String(metadata={"description": "The QR image as PNG (with the token)"})
+    svg_url = fields.String(metadata={"description": "The QR image as SVG at a signed URL "
+                                                     "(no token needed) valid for 5 minutes"})
+    png_url = fields.String(metadata={"description": "The QR image as PNG at a signed URL "
+                                                     "(no token needed) valid for 5 minutes"})

@@ -6,13 +6,12 @@ caller may not reach answer as an unknown id would.
 
 from flask import Response, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth import current_attendee, login_required
 from ..config import public_url
 from ..extensions import MAX_ID
 from ..idempotency import idempotent
-from ..pagination import paginate
+from ..pagination import Blueprint, paginate
 from ..people.operations import own_event
 from . import cards, operations
 from .schemas import (
@@ -61,11 +60,14 @@ def card_format(query: dict) -> str:
     return {mimetype: kind for kind, mimetype in cards.MIMETYPES.items()}.get(best, "json")
 
 
-def card(code: str, query: dict):
+def card(attendee, code: str, query: dict):
     kind = card_format(query)
     if kind == "json":
-        base = public_url() + url_for("networking.ContactCard")
-        return {"code": code, "svg_url": f"{base}?format=svg", "png_url": f"{base}?format=png"}
+        token = cards.image_token(attendee.id, code)
+        return {"code": code, **{
+            f"{image}_url": public_url() + url_for("networking.ContactCardImage",
+                                                   token=token, kind=image)
+            for image in cards.MIMETYPES}}
     return Response(cards.qr_image(code, kind), mimetype=cards.MIMETYPES[kind],
                     headers={"Cache-Control": "private, no-store", "Vary": "Accept"})
 
@@ -78,7 +80,24 @@ class ContactCard(MethodView):
     @blp.doc(responses=IMAGE_RESPONSES)
     def get(self, query):
         """My card's code, or its QR image (?format=svg|png, or by Accept)"""
-        return card(operations.card_code(current_attendee()), query)
+        attendee = current_attendee()
+        return card(attendee, operations.card_code(attendee), query)
+
+
+@blp.route("/contact-cards/<string(maxlength=300):token>.<any(png, svg):kind>")
+class ContactCardImage(MethodView):
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type="image/png")
+    @blp.doc(responses=IMAGE_RESPONSES)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, token, kind):
+        """A card's QR image at a signed URL from /me/contact-card (no token)
+
+        Image loaders can't send a token: the URL is signed instead, and stops working after
+        5 minutes or when the code is rotated (404).
+        """
+        return Response(cards.qr_image(operations.card_code_for_image(token), kind),
+                        mimetype=cards.MIMETYPES[kind],
+                        headers={"Cache-Control": f"private, max-age={cards.IMAGE_URL_SECONDS}"})
 
 
 @blp.route("/me/contact-card/rotate")
@@ -89,7 +108,8 @@ class RotateCard(MethodView):
     @blp.doc(responses=IMAGE_RESPONSES)
     def post(self, query):
         """A new code for my card; the old one stops working"""
-        return card(operations.rotate_card(current_attendee()), query)
+        attendee = current_attendee()
+        return card(attendee, operations.rotate_card(attendee), query)
 
 
 @blp.route("/me/contacts")

@@ -5,12 +5,12 @@ transaction (edits, releases, delays, announcements, pings); this only reads the
 """
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from ..auth import current_attendee, role_required
 from ..extensions import MAX_ID
-from ..pagination import paginate
+from ..pagination import Blueprint, paginate
 from ..schedule.operations import get_event
 from ..timeutil import EventDateTime
 from .audit import entries_query

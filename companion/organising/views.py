@@ -3,12 +3,12 @@
 from functools import wraps
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, Page
+from flask_smorest import Page
 
 from ..auth import current_attendee, login_required, role_required
 from ..extensions import MAX_ID
 from ..idempotency import idempotent
-from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE
+from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, Blueprint
 from ..schedule.operations import get_event
 from . import announcements, pings
 from .schemas import (

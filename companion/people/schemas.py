@@ -1,8 +1,15 @@
 """What the phone app sends and gets about its attendee: the contract's fields, strictly typed."""
 
+import re
+
+from babel import negotiate_locale
 from marshmallow import Schema, ValidationError, fields, validate
 
-from ..schedule.models import LANGUAGES
+from notifications.kinds import FALLBACK
+from notifications.kinds import LANGUAGES as CATALOGUES
+
+from ..auth import current_attendee
+from ..schedule.models import LANGUAGES, Event
 from ..schedule.schemas import SessionSchema
 from ..timeutil import EventDateTime
 from .models import PLATFORMS, ROLES
@@ -27,6 +34,56 @@ class SortedList(fields.List):
 
 def language_field(**kwargs) -> fields.String:
     return fields.String(validate=validate.OneOf(LANGUAGES), **kwargs)
+
+
+# A BCP 47 tag's shape (RFC 5646: at most 35 characters is enough for any), with Android's
+# Locale.toString() underscore too.
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*")
+LONGEST_TAG = 35
+
+
+def served_languages(event: Event) -> list[str]:
+    """The event's languages that the pushes have a catalogue of, the event's first first."""
+    return [language for language in event.languages if language in CATALOGUES] or [FALLBACK]
+
+
+def nearest_language(event: Event, tag: str) -> str:
+    """The served language nearest a phone's locale (``en-GB`` -> ``en``), else the first."""
+    served = served_languages(event)
+    matched = negotiate_locale([tag.replace("_", "-")], served, sep="-")
+    return served[0] if matched is None else matched.lower()
+
+
+class PhoneLanguage(fields.String):
+    """A phone's locale as BCP 47 (``en-GB``, ``fr-CA``), loaded as the nearest language the
+    caller's event serves: the answer says which. Only in /me schemas, which are loaded
+    after ``login_required`` has found the caller."""
+
+    def __init__(self, **kwargs):
+        description = kwargs.pop("metadata", {}).get("description", "")
+        super().__init__(metadata={
+            "description": f"{description}A BCP 47 tag (en-GB, fr-CA), matched to the nearest "
+                           "language the event serves; one it does not serve gets the event's "
+                           "first language. The answer carries the language matched.",
+            "example": "en-GB", "pattern": f"^{LANGUAGE_TAG.pattern}$", "maxLength": LONGEST_TAG,
+        }, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        tag = super()._deserialize(value, attr, data, **kwargs)
+        if len(tag) > LONGEST_TAG or not LANGUAGE_TAG.fullmatch(tag):
+            raise ValidationError("Not a language tag: send BCP 47, such as en or en-GB.")
+        return nearest_language(current_attendee().event, tag)
+
+
+class Word(fields.String):
+    """One of a few words, in any case (``Android`` is ``android``)."""
+
+    def __init__(self, choices: tuple[str, ...], **kwargs):
+        metadata = {"description": "Case-insensitive", **kwargs.pop("metadata", {})}
+        super().__init__(validate=validate.OneOf(choices), metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).lower()
 
 
 def event_field(description: str) -> fields.String:
@@ -79,7 +136,7 @@ def text_field(longest: int, **kwargs) -> fields.String:
 class PreferencesSchema(Schema):
     """What PATCH /me may change; omitted fields stay as they are."""
 
-    language = language_field()
+    language = PhoneLanguage()
     # At least 1: a reminder expires when its session starts, so at 0 it could never go out.
     reminder_minutes = fields.Integer(strict=True, validate=validate.Range(1, 120))
     notify = fields.Nested(NotifySchema)
@@ -169,11 +226,11 @@ class ScheduleItemSchema(Schema):
 
 class DeviceSchema(Schema):
     token = fields.String(required=True, validate=validate.Length(1, 512))
-    platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
-    language = language_field(
+    platform = Word(PLATFORMS, required=True)
+    language = PhoneLanguage(
         allow_none=True,
         metadata={"description": "Language of the pushes to this phone; "
-                                 "null or omitted: the attendee's language"},
+                                 "null or omitted: the attendee's language. "},
     )
     last_seen_at = EventDateTime(dump_only=True)
 

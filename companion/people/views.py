@@ -8,12 +8,12 @@ from functools import lru_cache, wraps
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, Page, abort
+from flask_smorest import Page, abort
 from sqlalchemy import bindparam, select
 
 from ..auth import bearer_token, current_attendee, hash_token, limit_failed_logins, login_required
 from ..extensions import MAX_ID
-from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, paginate
+from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, Blueprint, paginate
 from ..readcache import read_row
 from ..schedule.models import Event
 from ..schedule.releases import released_version

@@ -4,6 +4,7 @@ from . import models  # noqa: F401  (registers the tables)
 
 
 def init_app(app, api):
-    from . import views
+    from . import cli, views
 
     api.register_blueprint(views.blp)
+    cli.init_app(app)

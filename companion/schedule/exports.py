@@ -1,8 +1,9 @@
 """The agenda as documents other software reads: iCalendar, frab XML and c3voc JSON.
 
 Plain functions of an event and its sessions (in time order); the views only serve them.
-Identifiers come from ``Session.uid``, which names a seeded session by its key, so they
-survive re-seeding and ``seed --shift-to``. Times are local to the event, with offset.
+The frab/c3voc guid is the session's own (an imported schedule's, kept across versions
+and sources); the calendar's UID comes from ``Session.uid``. Times are local to the
+event, with offset; a day begins at the event's day change (companion.schedule.days).
 
 Cancelled sessions stay in the calendar with STATUS:CANCELLED, so a subscribed calendar
 drops or strikes the entry it already has. The frab and c3voc formats have no status
@@ -16,7 +17,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Timezone, vDuration
 from icalendar import Event as CalendarEvent
@@ -24,7 +25,8 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..timeutil import local_to_utc, localise, utcnow
+from ..timeutil import localise, utcnow
+from .days import day_bounds, event_day
 from .models import Event, ScheduleVersion, Session
 from .schemas import EventSchema, RoomSchema, SessionSchema
 
@@ -58,8 +60,8 @@ def schedule_version(event: Event, sessions: list[Session]) -> str:
 
 
 def session_guid(session: Session) -> str:
-    """The frab/c3voc UUID of a session: stable because ``Session.uid`` is."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, session.uid))
+    """The frab/c3voc guid of a session: its own, kept across versions and sources."""
+    return session.guid
 
 
 def slugify(text: str) -> str:
@@ -83,10 +85,13 @@ def _topics(session: Session) -> str | None:
     return "Topics to be covered:\n" + "\n".join(f"- {topic}" for topic in session.topics)
 
 
-def _people(session: Session) -> list:
-    """Speakers then moderators, each once: only what the public agenda shows."""
-    people = {person.id: person for person in session.speakers + session.moderators}
-    return list(people.values())
+def _people(session: Session) -> list[dict]:
+    """Speakers then moderators, each once: only what the public agenda shows (a name
+    an imported schedule gives has no id)."""
+    people = {person.id: {"id": person.id, "name": person.name}
+              for person in session.speakers + session.moderators}
+    return list(people.values()) + [{"name": name} for name in session.speaker_names or []
+                                    if name not in {p["name"] for p in people.values()}]
 
 
 # --- iCalendar -------------------------------------------------------------------
@@ -100,9 +105,12 @@ def _location(session: Session) -> str | None:
 
 def _calendar_text(session: Session) -> str | None:
     parts = [session.description, _topics(session)]
-    for label, people in (("Speakers", session.speakers), ("Moderators", session.moderators)):
+    for label, people in (("Speakers", session.speakers_shown),
+                          ("Moderators", session.moderators)):
         if people:
-            parts.append(f"{label}: " + ", ".join(person.name for person in people))
+            parts.append(f"{label}: " + ", ".join(
+                person["name"] if isinstance(person, dict) else person.name
+                for person in people))
     return "\n\n".join(part for part in parts if part) or None
 
 
@@ -196,8 +204,7 @@ def _day_span(event: Event, day: date, sessions: list[Session]) -> tuple[datetim
     if sessions:
         start, end = min(s.starts_at for s in sessions), max(s.ends_at for s in sessions)
     else:
-        start = local_to_utc(day, time(0), event.timezone)
-        end = local_to_utc(day + timedelta(days=1), time(0), event.timezone)
+        start, end = day_bounds(event, day)
     return localise(start, event.timezone), localise(end, event.timezone)
 
 
@@ -219,10 +226,10 @@ def _talk(session: Session, base_url: str) -> dict:
         "subtitle": None,
         "track": None,
         "type": session.kind,
-        "language": None,
+        "language": session.language,
         "abstract": session.description,
         "description": _topics(session),
-        "persons": [{"id": p.id, "name": p.name} for p in _people(session)],
+        "persons": _people(session),
         "links": [],
     }
 
@@ -233,7 +240,7 @@ def schedule_document(event: Event, sessions: list[Session], base_url: str) -> d
     shown = [s for s in sessions if s.status != "cancelled"]
     by_day: dict[date, list[Session]] = {}
     for session in shown:
-        by_day.setdefault(localise(session.starts_at, tz).date(), []).append(session)
+        by_day.setdefault(event_day(event, session.starts_at), []).append(session)
     span = (event.ends_on - event.starts_on).days + 1
     days = sorted(set(by_day) | {event.starts_on + timedelta(days=n) for n in range(span)})
 
@@ -320,5 +327,6 @@ def to_xml(event: Event, sessions: list[Session], base_url: str) -> bytes:
                         _element(element, tag, talk[tag] or "")
                 persons = etree.SubElement(element, "persons")
                 for person in talk["persons"]:
-                    _element(persons, "person", person["name"], id=str(person["id"]))
+                    _element(persons, "person", person["name"],
+                             **({"id": str(person["id"])} if "id" in person else {}))
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)

@@ -1,9 +1,10 @@
 """The conference itself: events, rooms and the sessions of the agenda."""
 
-from datetime import date, datetime
+import uuid
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -13,8 +14,8 @@ if TYPE_CHECKING:
     from ..people.models import Attendee
 
 SESSION_KINDS = (
-    "registration", "opening", "keynote", "panel", "break", "lunch",
-    "side_event", "networking", "closing",
+    "registration", "opening", "keynote", "panel", "talk", "workshop", "break", "lunch",
+    "side_event", "networking", "closing", "other",
 )
 SESSION_STATUSES = ("scheduled", "cancelled")
 PERSON_ROLES = ("speaker", "moderator")
@@ -44,6 +45,16 @@ class Event(db.Model):
     # Bumped by whatever writes the live tables outside a release (the seed command):
     # with the released version, the key of the kept public answers and of the ETags.
     live_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The local time at which one event day ends and the next begins (null: midnight);
+    # see companion.schedule.days.
+    day_change: Mapped[time | None] = mapped_column(Time)
+    # Where `events import` read the programme from, for `events sync`: the URL, the
+    # validators of the last answer, and whether a changed source is released at once.
+    source_url: Mapped[str | None] = mapped_column(String(2000))
+    source_etag: Mapped[str | None] = mapped_column(String(500))
+    source_modified: Mapped[str | None] = mapped_column(String(100))
+    source_publish: Mapped[bool] = mapped_column(default=False, server_default="0")
+    source_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     rooms: Mapped[list["Room"]] = relationship(back_populates="event", order_by="Room.id")
     sessions: Mapped[list["Session"]] = relationship(
@@ -77,14 +88,16 @@ class Room(db.Model):
 
 
 class Session(db.Model):
-    """An agenda item. ``key`` names the seeded ones so that re-seeding finds them."""
+    """An agenda item. ``guid`` is its identity across versions and sources (an imported
+    schedule's frab/c3voc guid); ``key`` names the ones of our own conference JSON."""
 
     __tablename__ = "sessions"
-    __table_args__ = (UniqueConstraint("event_id", "key"),)
+    __table_args__ = (UniqueConstraint("event_id", "key"), UniqueConstraint("event_id", "guid"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     key: Mapped[str | None] = mapped_column(String(64))
+    guid: Mapped[str] = mapped_column(String(64), default=lambda: str(uuid.uuid4()))
     kind: Mapped[str] = mapped_column(
         Enum(*SESSION_KINDS, name="session_kind", native_enum=False, create_constraint=True)
     )
@@ -99,6 +112,9 @@ class Session(db.Model):
         default="scheduled",
     )
     online_url: Mapped[str | None] = mapped_column(String(500))  # a stream or meeting link
+    language: Mapped[str | None] = mapped_column(String(35))
+    # Speakers an imported schedule names who are not linked to an attendee (yet).
+    speaker_names: Mapped[list] = mapped_column(JSON, default=list)
 
     event: Mapped[Event] = relationship(back_populates="sessions")
     room: Mapped[Room | None] = relationship()
@@ -115,12 +131,21 @@ class Session(db.Model):
         return [p.attendee for p in self.people if p.role == "speaker"]
 
     @property
+    def speakers_shown(self) -> list[dict]:
+        """The speakers as the agenda shows them: linked attendees, then the names an
+        imported schedule gives (``id`` null)."""
+        return [{"id": a.id, "name": a.name, "organisation": a.organisation}
+                for a in self.speakers] + [
+            {"id": None, "name": name, "organisation": None}
+            for name in self.speaker_names or []]
+
+    @property
     def moderators(self) -> list["Attendee"]:
         return [p.attendee for p in self.people if p.role == "moderator"]
 
     @property
     def uid(self) -> str:
-        """Stable identifier for calendar and schedule exports."""
+        """Stable identifier for calendar exports (as before guids were kept)."""
         return f"{self.key or self.id}@{self.event.slug}.companion"
 
 
@@ -181,6 +206,9 @@ class ScheduleVersion(db.Model):
     # Ids of the sessions the release changed or removed (for ?since=N).
     session_ids: Mapped[list] = mapped_column(JSON, default=list)
     notified: Mapped[int] = mapped_column(default=0)
+    # What asked for this release ({"action": "session.delay", "session_id", "minutes",
+    # "shift_following", "by"}), so that the same request racing it gets its answer.
+    origin: Mapped[dict | None] = mapped_column(JSON)
     released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     released_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("attendees.id", ondelete="SET NULL")

@@ -15,13 +15,14 @@ A release (``publish``, ``delay``, ``move_event``) in one transaction:
 Nothing here commits: the request (or command) does.
 """
 
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask_smorest import abort
-from sqlalchemy import Select, bindparam, delete, func, select, text
+from sqlalchemy import Select, bindparam, delete, func, select, text, update
 
 from ..db import dialect_insert, upsert
 from ..extensions import db
@@ -29,12 +30,18 @@ from ..organising.audit import record
 from ..people.models import Attendee, Bookmark
 from ..signals import schedule_released
 from ..timeutil import local_to_utc, utcnow
+from .days import day_bounds, event_bounds, event_day
 from .models import DraftEdit, Event, Room, ScheduleVersion, Session, SessionPerson
 from .operations import sessions_query
 
 UTC = timezone.utc
-SESSION_FIELDS = ("key", "kind", "title", "description", "topics", "starts_at", "ends_at",
-                  "room_id", "status", "online_url", "speakers", "moderators")
+# What a new session is, before the fields its creator gives.
+NEW_SESSION = {"key": None, "description": None, "topics": [], "room_id": None,
+               "status": "scheduled", "online_url": None, "language": None, "speakers": [],
+               "speaker_names": [], "moderators": []}
+SESSION_FIELDS = ("key", "guid", "kind", "title", "description", "topics", "starts_at",
+                  "ends_at", "room_id", "status", "online_url", "language", "speakers",
+                  "speaker_names", "moderators")
 ROOM_FIELDS = ("key", "name", "building", "address", "floor", "capacity", "accessibility",
                "interpretation", "directions", "map_url", "facilities")
 BREAKS = ("break", "lunch")
@@ -58,10 +65,11 @@ def instant(value: str) -> datetime:
 
 def session_state(session: Session) -> dict:
     return {
-        "key": session.key, "kind": session.kind, "title": session.title,
+        "key": session.key, "guid": session.guid, "kind": session.kind, "title": session.title,
         "description": session.description, "topics": list(session.topics or []),
         "starts_at": iso(session.starts_at), "ends_at": iso(session.ends_at),
         "room_id": session.room_id, "status": session.status, "online_url": session.online_url,
+        "language": session.language, "speaker_names": list(session.speaker_names or []),
         "speakers": [p.attendee_id for p in session.people if p.role == "speaker"],
         "moderators": [p.attendee_id for p in session.people if p.role == "moderator"],
     }
@@ -201,8 +209,7 @@ def check_session(event: Event, state: dict, force: bool) -> None:
     if ends <= starts:
         refuse("ends_at", "A session ends after it starts.")
     zone = ZoneInfo(event.timezone)
-    first = local_to_utc(event.starts_on, time(0), event.timezone)
-    last = local_to_utc(event.ends_on + timedelta(days=1), time(0), event.timezone)
+    first, last = event_bounds(event)
     if not force and not (first <= starts and ends <= last):
         days = f"{event.starts_on.isoformat()} to {event.ends_on.isoformat()}"
         name = "starts_at" if not first <= starts < last else "ends_at"
@@ -235,20 +242,30 @@ def as_state(values: dict) -> dict:
 
 def create_session(event: Event, actor: Attendee, values: dict) -> SimpleNamespace:
     force = values.get("force", False)
-    state = {"key": None, "description": None, "topics": [], "room_id": None,
-             "status": "scheduled", "online_url": None, "speakers": [], "moderators": [],
-             **as_state(values)}
+    state = {**NEW_SESSION, "guid": str(uuid.uuid4()), **as_state(values)}
     check_session(event, state, force)
     session_id = new_draft(event, "session", state)
     record(event, actor, "session.create", f"session:{session_id}", None, state)
     return shown(event, session_id, state, released=False)
 
 
+def moved(before: dict, values: dict) -> dict:
+    """A lone ``starts_at`` moves the session and keeps its length; sent with ``ends_at``
+    (or with only ``ends_at``), the times are as sent."""
+    if "starts_at" not in values or "ends_at" in values:
+        return values
+    length = instant(before["ends_at"]) - instant(before["starts_at"])
+    try:
+        return {**values, "ends_at": values["starts_at"] + length}
+    except OverflowError:
+        refuse("starts_at", "The session would end after the year 9999.")
+
+
 def update_session(event: Event, actor: Attendee, session_id: int,
                    values: dict) -> SimpleNamespace:
     before, released = drafted_state(event, "session", session_id)
     force = values.get("force", False)
-    state = {**before, **as_state(values)}
+    state = {**before, **as_state(moved(before, values))}
     check_session(event, state, force)
     put_draft(event, "session", session_id, state)
     record(event, actor, "session.update", f"session:{session_id}", before, state)
@@ -303,6 +320,21 @@ def minutes(state: dict) -> int:
     return int((instant(state["ends_at"]) - instant(state["starts_at"])).total_seconds() // 60)
 
 
+def details(state: dict) -> dict:
+    """What a ``details_changed`` entry names of a session."""
+    return {"kind": state["kind"], "topics": list(state.get("topics") or []),
+            "language": state.get("language")}
+
+
+def people_of(state: dict, role: str) -> list:
+    """A session's speakers or moderators as its changelog names them: attendee ids, then
+    (speakers) the names an imported schedule gives."""
+    people = list(state.get(role) or [])
+    if role == "speakers":
+        people += list(state.get("speaker_names") or [])
+    return people
+
+
 def diff_session(event: Event, session_id: int, before: dict | None, after: dict | None,
                  room_names: dict[int, str]) -> dict | None:
     """The changelog entry of one session, or None when nothing shown changed."""
@@ -335,14 +367,13 @@ def diff_session(event: Event, session_id: int, before: dict | None, after: dict
         if (before.get("description") or None) != (after.get("description") or None):
             change("description_changed", before.get("description"), after.get("description"))
         for role in ("speakers", "moderators"):
-            if list(before.get(role) or []) != list(after.get(role) or []):
-                change(f"{role}_changed", before.get(role) or [], after.get(role) or [])
+            old, new = people_of(before, role), people_of(after, role)
+            if old != new:
+                change(f"{role}_changed", old, new)
         if before.get("online_url") != after.get("online_url"):
             change("online_link_changed", before.get("online_url"), after.get("online_url"))
-        if before["kind"] != after["kind"] or list(before.get("topics") or []) != list(
-                after.get("topics") or []):
-            change("details_changed", {"kind": before["kind"], "topics": before.get("topics")},
-                   {"kind": after["kind"], "topics": after.get("topics")})
+        if details(before) != details(after):
+            change("details_changed", details(before), details(after))
     if not changes:
         return None
     state = after or before
@@ -583,9 +614,41 @@ def apply(event: Event, the_plan: Plan) -> tuple[list[Session], list[int]]:
     return changed, removed
 
 
+def hold(event: Event) -> None:
+    """Take the event's release lock until the transaction ends: releases of one event
+    happen one at a time, each planned from what the one before it released.
+
+    PostgreSQL: a row lock on the event. SQLite: a write to it, which waits for the
+    writer before it (pysqlite begins the transaction at the first write, so nothing
+    read before it is stale). What the session holds is read again after it."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+    else:
+        db.session.execute(update(Event).where(Event.id == event.id)
+                           .values(live_generation=Event.live_generation))
+    db.session.expire_all()
+
+
+# A request that asks for the same release as the newest one (a double click on "running
+# late 5 minutes") within this long gets that release's answer instead of a second one.
+REPEAT_WINDOW = timedelta(seconds=60)
+
+
+def repeated(event: Event, origin: dict) -> ScheduleVersion | None:
+    """The newest release, when the same request made it moments ago (called holding
+    the event's lock)."""
+    newest = db.session.scalar(versions_query(event).limit(1))
+    if newest is not None and newest.origin == origin \
+            and newest.released_at > utcnow() - REPEAT_WINDOW:
+        return newest
+    return None
+
+
 def release(event: Event, actor: Attendee | None, note: str | None, the_plan: Plan,
-            action: str = "schedule.publish", subject: str | None = None) -> ScheduleVersion:
-    """Apply a plan as the next numbered version and announce it (see the module)."""
+            action: str = "schedule.publish", subject: str | None = None,
+            origin: dict | None = None) -> ScheduleVersion:
+    """Apply a plan as the next numbered version and announce it (see the module).
+    The caller holds the event's lock (`hold`) since before it planned."""
     if not the_plan.changes:
         abort(409, message="Nothing to release: the draft changes nothing.")
     audience = affected(event, the_plan)
@@ -594,7 +657,7 @@ def release(event: Event, actor: Attendee | None, note: str | None, the_plan: Pl
         event_id=event.id, number=current_version(event) + 1, note=note,
         changes=the_plan.changes,
         session_ids=sorted({e["session_id"] for e in the_plan.changes if e["session_id"]}),
-        released_by_id=actor.id if actor else None,
+        released_by_id=actor.id if actor else None, origin=origin,
     )
     db.session.add(version)
     db.session.flush()
@@ -610,6 +673,9 @@ def release(event: Event, actor: Attendee | None, note: str | None, the_plan: Pl
 
 
 def publish(event: Event, actor: Attendee | None, note: str | None) -> ScheduleVersion:
+    """Release the draft. Two organisers clicking at once: the second finds nothing
+    left to release (409)."""
+    hold(event)
     the_plan = draft_plan(event)
     version = release(event, actor, note, the_plan)
     db.session.execute(delete(DraftEdit).where(DraftEdit.event_id == event.id))
@@ -628,13 +694,18 @@ def delay(event: Event, actor: Attendee, session: Session, minutes: int,
           shift_following: bool, force: bool, note: str | None) -> ScheduleVersion:
     """Running late: the session (and, when asked, what follows it in that room that
     day) moves; breaks absorb the delay first. One release, at once."""
+    origin = {"action": "session.delay", "session_id": session.id, "minutes": minutes,
+              "shift_following": shift_following, "by": actor.id if actor else None}
+    hold(event)
+    again = repeated(event, origin)
+    if again is not None:
+        return again
     delta = timedelta(minutes=minutes)
-    zone = ZoneInfo(event.timezone)
     moves: dict[int, tuple[datetime, datetime]] = {
         session.id: (session.starts_at + delta, session.ends_at + delta)
     }
     if shift_following:
-        day = session.starts_at.astimezone(zone).date()
+        day = event_day(event, session.starts_at)
         following = [
             other for other in db.session.scalars(
                 select(Session).where(Session.event_id == event.id,
@@ -645,7 +716,7 @@ def delay(event: Event, actor: Attendee, session: Session, minutes: int,
                                       Session.id != session.id,
                                       Session.status == "scheduled")
                 .order_by(Session.starts_at, Session.id))
-            if other.starts_at.astimezone(zone).date() == day
+            if event_day(event, other.starts_at) == day
         ]
         previous_end = moves[session.id][1]
         for other in following:
@@ -661,11 +732,11 @@ def delay(event: Event, actor: Attendee, session: Session, minutes: int,
                 moves[other.id] = (other.starts_at + shift, other.ends_at + shift)
             previous_end = moves[other.id][1]
     late = [sid for sid, (starts, ends) in moves.items()
-            if (ends - timedelta(microseconds=1)).astimezone(zone).date()
-            > db.session.get(Session, sid).starts_at.astimezone(zone).date()]
+            if ends > day_bounds(event, event_day(event, db.session.get(Session, sid)
+                                                  .starts_at))[1]]
     if late and not force:
-        refuse("minutes", f"Sessions {sorted(late)} would run past midnight; send force "
-                          "to accept it.")
+        refuse("minutes", f"Sessions {sorted(late)} would run past the end of their day; "
+                          "send force to accept it.")
     states = {}
     for sid, (starts, ends) in moves.items():
         state = session_state(db.session.get(Session, sid))
@@ -675,41 +746,49 @@ def delay(event: Event, actor: Attendee, session: Session, minutes: int,
             ", and what follows it in the room" if len(moves) > 1 else "")
     the_plan = plan(event, states, {})
     version = release(event, actor, note, the_plan, action="session.delay",
-                      subject=f"session:{session.id}")
+                      subject=f"session:{session.id}", origin=origin)
     rebase_draft(event, {sid: {k: states[sid][k] for k in ("starts_at", "ends_at")}
                          for sid in states})
     return version
 
 
-def shifted(value: str, days: int, zone: str) -> str:
-    """The same local wall-clock time ``days`` later (the offset worked out that day)."""
+def shifted(value: str, days: int, zone: str, offset: timedelta = timedelta(0)) -> str:
+    """The same local wall-clock time ``days`` later (the offset worked out that day),
+    then ``offset`` later still."""
     local = instant(value).astimezone(ZoneInfo(zone))
     return iso(local_to_utc(local.date() + timedelta(days=days),
-                            local.time().replace(tzinfo=None), zone))
+                            local.time().replace(tzinfo=None), zone) + offset)
 
 
-def move_event(event: Event, actor: Attendee, days: int, online: dict,
-               note: str | None) -> ScheduleVersion:
+def move_event(event: Event, actor: Attendee | None, days: int, online: dict,
+               note: str | None, offset: timedelta = timedelta(0)) -> ScheduleVersion:
     """Move the whole event by days (same local times) and/or online (``online_url`` on
-    every session): one release. ``online`` is {} to leave links, else {"online_url": v}."""
-    if not days and not online:
+    every session): one release. ``online`` is {} to leave links, else {"online_url": v}.
+    ``offset`` moves every session by that much more (a rehearsal), the days with them."""
+    if not days and not online and not offset:
         refuse("days", "Give days, online_url or both.")
-    states, updates = {}, {}
-    for sid, session in live_sessions(event).items():
-        state = session_state(session)
+    hold(event)
+
+    def moved(state: dict) -> dict:
         change = dict(online)
-        if days:
-            change["starts_at"] = shifted(state["starts_at"], days, event.timezone)
-            change["ends_at"] = shifted(state["ends_at"], days, event.timezone)
-        states[sid] = {**state, **change}
-        updates[sid] = change
+        if days or offset:
+            change["starts_at"] = shifted(state["starts_at"], days, event.timezone, offset)
+            change["ends_at"] = shifted(state["ends_at"], days, event.timezone, offset)
+        return {**state, **change}
+
+    states = {sid: moved(session_state(session))
+              for sid, session in live_sessions(event).items()}
     before = {"starts_on": event.starts_on.isoformat(), "ends_on": event.ends_on.isoformat()}
-    if days:
+    if offset and states:  # the event days of the first start and the last end
+        event.starts_on = event_day(event, min(instant(s["starts_at"]) for s in states.values()))
+        event.ends_on = event_day(event, max(instant(s["ends_at"]) for s in states.values())
+                                  - timedelta(microseconds=1))
+    elif days:
         event.starts_on = event.starts_on + timedelta(days=days)
         event.ends_on = event.ends_on + timedelta(days=days)
     if note is None:
         parts = []
-        if days:
+        if days or offset:
             parts.append(f"The event moves to {event.starts_on.isoformat()}")
         if online.get("online_url"):
             parts.append("The event moves online")
@@ -720,13 +799,8 @@ def move_event(event: Event, actor: Attendee, days: int, online: dict,
     version = release(event, actor, note, the_plan, action="event.move",
                       subject=f"event:{event.slug}")
     for edit in draft_edits(event, "session"):
-        if edit.state is None:
-            continue
-        change = dict(online)
-        if days:
-            change["starts_at"] = shifted(edit.state["starts_at"], days, event.timezone)
-            change["ends_at"] = shifted(edit.state["ends_at"], days, event.timezone)
-        edit.state = {**edit.state, **change}
+        if edit.state is not None:
+            edit.state = moved(edit.state)
     record(event, actor, "event.dates", f"event:{event.slug}", before,
            {"starts_on": event.starts_on.isoformat(), "ends_on": event.ends_on.isoformat()})
     return version

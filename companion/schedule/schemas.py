@@ -71,13 +71,18 @@ class RoomRefSchema(Schema):
 class PersonSchema(Schema):
     """What the public agenda shows of a speaker or moderator: never contact data."""
 
-    id = fields.Integer()
+    id = fields.Integer(allow_none=True, metadata={
+        "description": "The attendee's id; null for a person an imported schedule names "
+                       "who is not linked to an attendee"})
     name = fields.String()
     organisation = fields.String(allow_none=True)
 
 
 class SessionSchema(Schema):
     id = fields.Integer()
+    guid = fields.String(metadata={
+        "description": "Stable across versions and sources: an imported session's frab/"
+                       "c3voc guid"})
     kind = fields.String(validate=validate.OneOf(SESSION_KINDS))
     title = fields.String()
     description = fields.String(allow_none=True)
@@ -85,11 +90,13 @@ class SessionSchema(Schema):
     starts_at = EventDateTime()
     ends_at = EventDateTime()
     room = fields.Nested(RoomRefSchema, allow_none=True)
-    speakers = fields.List(fields.Nested(PersonSchema))
+    speakers = fields.List(fields.Nested(PersonSchema), attribute="speakers_shown")
     moderators = fields.List(fields.Nested(PersonSchema))
     status = fields.String(validate=validate.OneOf(SESSION_STATUSES))
     online_url = fields.String(allow_none=True,
                                metadata={"description": "A stream or meeting link, or null"})
+    language = fields.String(allow_none=True, metadata={
+        "description": "The language it is held in, when the programme says"})
 
 
 class SessionQuerySchema(Schema):
@@ -146,13 +153,23 @@ class SessionEditSchema(Schema):
                            metadata={"description": "scheduled, or cancelled"})
     online_url = link_field()
     speakers = ids_field("Attendee ids of the speakers, in order")
+    speaker_names = fields.List(text(200), validate=validate.Length(max=50), metadata={
+        "description": "Speakers by name only (an imported schedule's people not linked "
+                       "to an attendee); linking one: add the id to speakers, drop the name"})
     moderators = ids_field("Attendee ids of the moderators, in order")
+    language = fields.String(allow_none=True, validate=validate.Length(max=35))
     force = StrictBool(load_default=False, metadata={
         "description": "Accept times outside the event's days"})
 
 
 class SessionPatchSchema(SessionEditSchema):
     """What PATCH changes: any fields of a session (use as ``SessionPatchSchema(partial=True)``)."""
+
+    starts_at = fields.AwareDateTime(required=True, metadata={
+        "description": "Sent alone, moves the session and keeps its length; to change the "
+                       "length, send ends_at too"})
+    ends_at = fields.AwareDateTime(required=True, metadata={
+        "description": "Sent alone, changes the length; the session starts as before"})
 
 
 class DraftSessionSchema(Schema):
@@ -168,7 +185,10 @@ class DraftSessionSchema(Schema):
     room_id = fields.Integer(allow_none=True)
     status = fields.String()
     online_url = fields.String(allow_none=True)
+    guid = fields.String()
+    language = fields.String(allow_none=True)
     speakers = fields.List(fields.Integer())
+    speaker_names = fields.List(fields.String())
     moderators = fields.List(fields.Integer())
     released = fields.Boolean(metadata={"description": "False until a release adds it"})
 
@@ -212,10 +232,23 @@ class ChangelogEntrySchema(Schema):
     changes = fields.List(fields.Nested(ChangeSchema))
 
 
+class WarningSchema(Schema):
+    kind = fields.String(metadata={"description": (
+        "room_overlap (two scheduled sessions in one room at once), person_overlap (a "
+        "linked speaker or moderator in two sessions at once), past_day_end (a session "
+        "ending after its event day ends)")})
+    session_ids = fields.List(fields.Integer())
+    message = fields.String(metadata={
+        "description": "Names the sessions and their local times"})
+
+
 class DraftSchema(Schema):
     version = fields.Integer(metadata={"description": "The version released now"})
     edits = fields.Integer(metadata={"description": "Sessions and rooms edited"})
     changes = fields.List(fields.Nested(ChangelogEntrySchema))
+    warnings = fields.List(fields.Nested(WarningSchema), metadata={"description": (
+        "What the schedule as the next release would have it should make organisers "
+        "look twice; never blocks a release")})
 
 
 class PublishSchema(Schema):
@@ -229,6 +262,24 @@ class ReleaseSchema(Schema):
     released_at = EventDateTime()
     changes = fields.List(fields.Nested(ChangelogEntrySchema))
     notified = fields.Integer(metadata={"description": "Pushes queued for this release"})
+
+
+class ImportQuerySchema(Schema):
+    publish = fields.Boolean(load_default=False, metadata={
+        "description": "Release the changes at once (with the edits waiting in the draft)"})
+
+
+class ImportSchema(Schema):
+    """What an import did: released (``version`` the new one), or left in the draft."""
+
+    version = fields.Integer(metadata={"description": "The version released now"})
+    released = fields.Boolean(metadata={"description": "Whether this import made a release"})
+    changes = fields.List(fields.Nested(ChangelogEntrySchema), metadata={
+        "description": "The release's changelog, or the draft's (empty: the file changes "
+                       "nothing released, and nothing was released)"})
+    notified = fields.Integer(metadata={"description": "Pushes queued for the release"})
+    warnings = fields.List(fields.String(), metadata={
+        "description": "What strays from the schedule formats but did not stop the import"})
 
 
 class ChangesQuerySchema(Schema):

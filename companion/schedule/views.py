@@ -3,16 +3,17 @@ the organisers' edits, drafts and releases (see releases.py)."""
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import bindparam, func, select
 
 from ..auth import current_attendee, role_required
 from ..config import public_url
 from ..extensions import MAX_ID, db
 from ..idempotency import idempotent
-from ..pagination import paginate
+from ..pagination import Blueprint, paginate
 from ..readcache import kept_per_version, read_row
-from . import exports, operations, releases
+from . import conflicts, exports, importing, operations, releases, sources
+from .programme import SourceError
 from .models import Event, ScheduleVersion
 from .schemas import (
     ChangesQuerySchema,
@@ -22,6 +23,8 @@ from .schemas import (
     DraftSchema,
     DraftSessionSchema,
     EventSchema,
+    ImportQuerySchema,
+    ImportSchema,
     MoveSchema,
     PublishSchema,
     ReleaseSchema,
@@ -182,11 +185,14 @@ class Draft(MethodView):
     @role_required("organiser")
     @blp.response(200, DraftSchema)
     def get(self, slug):
-        """The pending edits, as the changelog publish would release (organisers)"""
+        """The pending edits, as the changelog publish would release, and what the
+        organisers should look at first (organisers)"""
         event = organisers_event(slug)
         plan = releases.draft_plan(event)
+        warnings = conflicts.draft_warnings(event, releases.draft_sessions(event),
+                                            releases.draft_rooms(event))
         return {"version": releases.current_version(event), "changes": plan.changes,
-                "edits": len(plan.sessions) + len(plan.rooms)}
+                "edits": len(plan.sessions) + len(plan.rooms), "warnings": warnings}
 
 
 @blp.route("/<slug>/schedule/publish")
@@ -200,6 +206,40 @@ class Publish(MethodView):
         """Release the draft as the next version; tells each affected attendee once"""
         event = organisers_event(slug)
         return releases.publish(event, current_attendee(), values["note"])
+
+
+@blp.route("/<slug>/schedule/import")
+class Import(MethodView):
+    @role_required("organiser")
+    @blp.arguments(ImportQuerySchema, location="query")
+    @blp.response(200, ImportSchema)
+    @blp.alt_response(422, response="DEFAULT_ERROR",
+                      description="Not a schedule the import can use; nothing changed")
+    @blp.doc(requestBody={"required": True, "content": {
+        "application/xml": {"schema": {"type": "string"},
+                            "example": "<schedule>...</schedule>"},
+        "application/json": {"schema": {"type": "object"}}},
+        "description": "A frab schedule XML, or a c3voc schedule.json (what pretalx "
+                       "serves), or our conference JSON"})
+    def post(self, query, slug):
+        """Import a new version of the programme: its changes against the released
+        agenda become the draft (answered with the changelog), or with publish=true are
+        released at once. A file that changes nothing releases nothing."""
+        event = organisers_event(slug)
+        try:
+            programme = sources.parse(request.get_data(cache=True), event.timezone)
+            outcome = importing.import_programme(
+                programme, event.slug, actor=current_attendee(),
+                timezone_name=event.timezone, publish=query["publish"])
+        except SourceError as error:
+            abort(422, message=f"Not a schedule the import can use: {error}",
+                  errors={"body": [error.message], **({"where": [error.where]}
+                                                        if error.where else {})})
+        version = outcome.version
+        return {"version": version.number if version else releases.current_version(event),
+                "released": version is not None, "changes": outcome.changes,
+                "notified": version.notified if version else 0,
+                "warnings": outcome.warnings}
 
 
 @blp.route(f"/<slug>/sessions/<int(max={MAX_ID}):session_id>/delay")

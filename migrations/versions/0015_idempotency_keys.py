@@ -5,7 +5,7 @@ kept answer and does nothing more (companion/idempotency.py). The row is written
 request's own transaction, before its work: a concurrent request with the key waits on it.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-04 22:00:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
