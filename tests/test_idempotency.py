@@ -254,6 +254,7 @@ def test_a_structured_field_string_key_is_the_same_key(client, cast):
 def test_the_header_is_documented_on_each_operation_that_takes_it(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     operations = [("/api/v1/events/{slug}/schedule/publish", "post"),
+                  ("/api/v1/events/{slug}/schedule/import", "post"),
                   ("/api/v1/events/{slug}/sessions/{session_id}/delay", "post"),
                   ("/api/v1/events/{slug}/announcements", "post"),
                   ("/api/v1/sessions/{session_id}/pings", "post"),

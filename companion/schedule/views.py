@@ -211,6 +211,7 @@ class Publish(MethodView):
 @blp.route("/<slug>/schedule/import")
 class Import(MethodView):
     @role_required("organiser")
+    @idempotent
     @blp.arguments(ImportQuerySchema, location="query")
     @blp.response(200, ImportSchema)
     @blp.alt_response(422, response="DEFAULT_ERROR",
