@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: run test catalogues
+.PHONY: run test catalogues port-free
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -21,14 +21,24 @@ $(VENV)/.installed-tests: $(VENV)/.installed-app requirements-dev.txt
 
 # Server (gunicorn) and push dispatcher (see Procfile), on the database in
 # DATABASE_URL (default: embedded SQLite), with the conference loaded as a rehearsal:
-# its first panel starts 12 minutes from now, and the demo attendee's reminder leaves
-# the worker about 2 minutes from now (SEED_ARGS= for the real 2020 dates).
+# its first panel starts 12 to 13 minutes from now, and the demo attendee's reminder
+# leaves the worker 2 to 3 minutes after the seed (SEED_ARGS= for the real 2020 dates).
 SEED_ARGS ?= --rehearsal
-run: $(VENV)/.installed-app
+run: port-free $(VENV)/.installed-app
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed $(SEED_ARGS)
 	@echo "Console: http://127.0.0.1:$${PORT:-8000}/console/  (API docs: /api/v1/docs)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $${PORT:-8000}
+
+# Before anything is installed or seeded: a port in use stops `make run`, naming the
+# variable that picks another (gunicorn would otherwise retry, then fail among the
+# worker's lines).
+port-free:
+	@$(PYTHON) -c 'import os, socket, sys; \
+	host, port = os.environ.get("HOST") or "127.0.0.1", int(os.environ.get("PORT") or 8000); \
+	probe = socket.socket(); probe.settimeout(2); busy = probe.connect_ex((host, port)) == 0; \
+	sys.exit(f"Port {port} is in use on {host}: pick another with PORT, " \
+	         f"e.g. PORT={port + 1} make run" if busy else 0)'
 
 test: $(VENV)/.installed-tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

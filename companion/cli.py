@@ -1,22 +1,22 @@
 """Commands an operator runs: ``flask --app wsgi seed`` and friends."""
 
-import io
 from datetime import timedelta
 from pathlib import Path
 
 import click
 from flask import current_app
 
+from . import demo
 from .extensions import db
 from .keys import is_production
 from .people import devices, importer
-from .people.cli import append_codes
 from .schedule import importing
 from .schedule import operations as schedule_ops
 from .timeutil import localise
 
 # The rehearsal: the first panel starts this long after the seed, so its reminders
-# (10 minutes ahead by default) fall due about two minutes after `make run`.
+# (10 minutes ahead by default) fall due 2 to 3 minutes after the seed (it starts on the
+# minute): four to five minutes after `make run` on a fresh clone, which installs first.
 REHEARSAL_LEAD = timedelta(minutes=12)
 # Also an organiser, so that the same sign-in opens the console (/console/).
 DEMO_ATTENDEE = ("email,name,organisation,country,roles\n"
@@ -27,14 +27,10 @@ DEMO_PHONE = "demo-phone-fid"
 def add_demo_attendee(event) -> tuple[Path, str | None]:
     """The demo attendee with a phone (log backend: its pushes are the worker's output);
     the access code, new or not, is in instance/demo-codes.csv."""
-    rows, _ = importer.read_rows(io.StringIO(DEMO_ATTENDEE))
-    outcome = importer.import_rows(event, rows)
-    path = Path(current_app.instance_path) / "demo-codes.csv"
-    if outcome.codes:  # written before the command commits, as the import does
-        append_codes(path, outcome.codes)
+    codes = demo.import_demo(event, DEMO_ATTENDEE)
     attendee = importer.find_attendee(event, "demo@example.org")
     devices.register_device(attendee, DEMO_PHONE, "android")
-    return path, outcome.codes[0][1] if outcome.codes else None
+    return demo.codes_path(), codes[0][1] if codes else None
 
 
 @click.command("seed")
@@ -42,7 +38,8 @@ def add_demo_attendee(event) -> tuple[Path, str | None]:
               help="Move the event to start on this day, same local times (YYYY-MM-DD).")
 @click.option("--rehearsal", is_flag=True,
               help="Move the event so that its first panel starts in 12 minutes, and add a "
-                   "demo attendee with a phone: a reminder leaves the worker in about 2.")
+                   "demo attendee with a phone (a reminder leaves the worker in 2 to 3), "
+                   "a demo speaker and moderator of Panel 1 and two listed attendees.")
 def seed_command(shift_to, rehearsal):
     """Load the 20th Alliance conference (alliance-2020) when it is missing; otherwise
     change nothing released, but for a move asked for, which is a release."""
@@ -57,6 +54,8 @@ def seed_command(shift_to, rehearsal):
     event = seeded.event
     if rehearsal:
         path, code = add_demo_attendee(event)
+        panel_news = demo.add_demo_people(
+            event, organiser=importer.find_attendee(event, "demo@example.org"))
     db.session.commit()
     if seeded.created:
         click.echo(f"{event.slug}: created, version {seeded.version.number} "
@@ -74,6 +73,9 @@ def seed_command(shift_to, rehearsal):
         click.echo(f"demo attendee: demo@example.org, access code in {path}"
                    + (f" ({code})" if code else "")
                    + "; also an organiser: sign in to the console at /console/")
+        click.echo(f"Panel 1's demo speaker {demo.SPEAKER} and moderator {demo.MODERATOR}: "
+                   f"{panel_news}; in the directory: {', '.join(demo.LISTED)} "
+                   f"(their codes in the same file)")
 
 
 def init_app(app):

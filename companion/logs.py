@@ -71,7 +71,7 @@ class RequestIdFilter(logging.Filter):
 
 def formatter() -> JsonFormatter:
     return JsonFormatter(
-        FIELDS, rename_fields=RENAMED, timestamp="time",
+        FIELDS, rename_fields=RENAMED, timestamp="time", json_ensure_ascii=False,
         reserved_attrs=[*RESERVED_ATTRS, "taskName", "color_message"],
     )
 

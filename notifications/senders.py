@@ -5,7 +5,6 @@ A sender takes a list of pushes (one message to one device each) and returns one
 decides from the result what happens next.
 """
 
-import json
 import logging
 import multiprocessing
 import os
@@ -25,9 +24,11 @@ import requests
 from firebase_admin import exceptions, messaging
 from urllib3.util.retry import Retry
 
+from companion import logs
 from companion.firebase import firebase_app
 
 log = logging.getLogger(__name__)
+PUSH_LOGGER = "notifications.push"  # the `logger` of the log backend's lines
 
 SENT = "sent"          # accepted by the push service
 GONE = "gone"          # the device is no longer there: forget it
@@ -65,24 +66,29 @@ class Sender(Protocol):
 
 
 class LogSender:
-    """The default without credentials: one JSON line per push on standard output."""
+    """The default without credentials: one JSON line per push on standard output (the
+    worker's log stays on standard error), written by the formatter of every log line
+    (companion.logs): ``time``, ``level``, ``logger`` (`PUSH_LOGGER`), ``message`` and
+    the push's fields."""
 
     batch_size = 500
 
     def __init__(self, stream=None):
         self.stream = stream
+        self.formatter = logs.formatter()
 
     def send(self, pushes: list[Push], now: datetime) -> list[Result]:
         out = self.stream or sys.stdout
         for push in pushes:
-            line = {
-                "outbox_id": push.outbox_id, "device_id": push.device_id,
+            record = logging.makeLogRecord({
+                "name": PUSH_LOGGER, "levelno": logging.INFO, "levelname": "INFO",
+                "msg": "push", "outbox_id": push.outbox_id, "device_id": push.device_id,
                 "platform": push.platform, "title": push.title, "body": push.body,
                 "data": push.data, "collapse_key": push.collapse_key,
                 "expires_at": push.expires_at.isoformat() if push.expires_at else None,
                 "priority": push.priority,
-            }
-            print(json.dumps(line, ensure_ascii=False), file=out)
+            })
+            print(self.formatter.format(record), file=out)
         out.flush()
         return [Result(SENT) for _ in pushes]
 

@@ -131,11 +131,15 @@ class Targets:
     # The file's fields by session id (known ones), to compare with the released agenda.
     session_fields: dict[int, dict] = field(default_factory=dict)
     room_fields: dict[int, dict] = field(default_factory=dict)
+    # The draft as it was (what is written is what differs from it).
+    drafted_rooms: dict[int, dict] = field(default_factory=dict)
+    drafted_sessions: dict[int, dict] = field(default_factory=dict)
 
 
 def target_states(event: Event, programme: Programme) -> Targets:
-    targets = Targets()
     rooms = releases.draft_rooms(event)
+    sessions = releases.draft_sessions(event)
+    targets = Targets(drafted_rooms=rooms, drafted_sessions=sessions)
     room_ids = {state["name"]: room_id for room_id, state in rooms.items()}
     for room in programme.rooms:
         fields = {"name": room.name, **{k: v for k, v in room.details.items()
@@ -155,7 +159,6 @@ def target_states(event: Event, programme: Programme) -> Targets:
             targets.new_rooms.append({**{n: None for n in releases.ROOM_FIELDS},
                                       "name": session.room})
 
-    sessions = releases.draft_sessions(event)
     by_guid = {state.get("guid"): session_id for session_id, state in sessions.items()}
     linked = linked_names(sessions)
     seen = set()
@@ -222,30 +225,30 @@ def differs(event: Event, targets: Targets) -> bool:
         room = live_rooms.get(room_id)
         if room is None or any(getattr(room, k) != v for k, v in fields.items()):
             return True
-    live_sessions = releases.live_sessions(event)
+    live = releases.live_sessions(event)
     states = {}
     for session_id, fields in targets.session_fields.items():
-        session = live_sessions.get(session_id)
+        session = live.get(session_id)
         if session is None:
             return True
-        states[session_id] = {**releases.session_state(session), **resolved(fields, room_ids)}
-    return bool(releases.plan(event, states, {}).changes)
+        before = releases.session_state(session)
+        after = {**before, **resolved(fields, room_ids)}
+        if after != before:
+            states[session_id] = after
+    return bool(states) and bool(releases.plan(event, states, {}).changes)
 
 
 def write_draft(event: Event, targets: Targets) -> None:
     """The file's states into the draft: known items where they differ, new ones added."""
-    rooms = releases.draft_rooms(event)
+    room_ids = {state["name"]: room_id for room_id, state in targets.drafted_rooms.items()}
     for room_id, state in targets.rooms.items():
-        if rooms.get(room_id) != state:
+        if targets.drafted_rooms.get(room_id) != state:
             releases.put_draft(event, "room", room_id, state)
     for state in targets.new_rooms:
-        releases.new_draft(event, "room", state)
-    room_ids = {state["name"]: room_id
-                for room_id, state in releases.draft_rooms(event).items()}
-    sessions = releases.draft_sessions(event)
+        room_ids[state["name"]] = releases.new_draft(event, "room", state)
     for session_id, state in targets.sessions.items():
         state = resolved(state, room_ids)
-        if sessions.get(session_id) != state:
+        if targets.drafted_sessions.get(session_id) != state:
             releases.put_draft(event, "session", session_id, state)
     for state in targets.new_sessions:
         releases.new_draft(event, "session", resolved(state, room_ids))

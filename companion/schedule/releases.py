@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from flask_smorest import abort
 from sqlalchemy import Select, bindparam, delete, func, select, text, update
+from sqlalchemy.orm import selectinload
 
 from ..db import dialect_insert, upsert
 from ..extensions import db
@@ -79,10 +80,13 @@ def room_state(room: Room) -> dict:
     return {name: getattr(room, name) for name in ROOM_FIELDS}
 
 
-def live_sessions(event: Event) -> dict[int, Session]:
-    return {s.id: s for s in db.session.scalars(
-        select(Session).where(Session.event_id == event.id)
-    )}
+def live_sessions(event: Event, ids=None) -> dict[int, Session]:
+    """The released sessions (those of ``ids`` only, when given), their people with them
+    (`session_state` reads them)."""
+    query = select(Session).where(Session.event_id == event.id)
+    if ids is not None:
+        query = query.where(Session.id.in_(list(ids)))
+    return {s.id: s for s in db.session.scalars(query.options(selectinload(Session.people)))}
 
 
 def live_rooms(event: Event) -> dict[int, Room]:
@@ -410,7 +414,7 @@ class Plan:
 def plan(event: Event, sessions: dict[int, dict | None],
          rooms: dict[int, dict | None]) -> Plan:
     """The changelog of these new states against the live (released) ones."""
-    live_s, live_r = live_sessions(event), live_rooms(event)
+    live_s, live_r = live_sessions(event, sessions), live_rooms(event)
     names = {room_id: room.name for room_id, room in live_r.items()}
     names.update({room_id: state["name"] for room_id, state in rooms.items() if state})
     result = Plan(sessions=sessions, rooms=rooms)
@@ -487,7 +491,7 @@ def affected(event: Event, the_plan: Plan) -> Affected:
     result = Affected()
     if not changed:
         return result
-    live = live_sessions(event)
+    live = live_sessions(event, changed)
     following: dict[int, set[int]] = {}
     muted: dict[int, set[int]] = {}
     for attendee_id, session_id, follows in db.session.execute(
@@ -566,7 +570,7 @@ def apply(event: Event, the_plan: Plan) -> tuple[list[Session], list[int]]:
         for name in ROOM_FIELDS:
             setattr(room, name, state.get(name))
     db.session.flush()
-    live_s = live_sessions(event)
+    live_s = live_sessions(event, the_plan.sessions)
     changed, removed = [], []
     for session_id, state in the_plan.sessions.items():
         session = live_s.get(session_id)
