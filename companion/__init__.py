@@ -9,8 +9,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import notifications
 
 from . import (  # noqa: F401
-    cli, console, docs, errors, health, http, keys, logs, networking, organising, people,
-    ratelimit, schedule,
+    cli, console, docs, errors, health, http, idempotency, keys, logs, networking, organising,
+    people, ratelimit, schedule,
 )
 from .config import Config
 from .db import commit_request

@@ -85,6 +85,11 @@ class Config:
     CONTACT_REQUEST_LIMIT = os.environ.get("CONTACT_REQUEST_LIMIT", "30 per hour")
     # Pings a moderator (or organiser) may send to one session's speakers.
     PING_RATE_LIMIT = os.environ.get("PING_RATE_LIMIT", "6 per minute")
+    # Announcements each organiser may send (dry runs are free), in the same storage.
+    ANNOUNCEMENT_LIMIT = os.environ.get("ANNOUNCEMENT_LIMIT", "10 per minute")
+    # How long a request waits for another one with its Idempotency-Key (seconds, on
+    # PostgreSQL) before it answers 409 (companion/idempotency.py).
+    IDEMPOTENCY_WAIT = float(os.environ.get("IDEMPOTENCY_WAIT", "10"))
 
     # The console's session cookie (companion/console): HttpOnly, SameSite=Strict, and
     # Secure on every HTTPS request; set this to mark it Secure on plain HTTP too.

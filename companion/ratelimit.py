@@ -12,8 +12,12 @@ import time
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import current_app, request
+from flask_smorest import abort
+from limits import parse
 from limits.storage import Storage
+
+from .extensions import limiter
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS counters (
     key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at REAL NOT NULL)"""
@@ -86,6 +90,17 @@ def default_uri(instance_path: str) -> str:
     return f"sqlite:///{instance_path}/ratelimit.db"
 
 
+def count_or_refuse(setting: str, keys: tuple[str, ...], message: str) -> None:
+    """Count one against the limit the config ``setting`` names (``"10 per minute"``)
+    for ``keys``, in the shared storage; past it, 429 with ``Retry-After`` and
+    ``message`` (``{limit}`` in it says the limit)."""
+    limit = parse(current_app.config[setting])
+    if not limiter.limiter.hit(limit, *keys):
+        reset, _ = limiter.limiter.get_window_stats(limit, *keys)
+        wait = max(1, int(reset - time.time() + 0.999))
+        abort(429, message=message.format(limit=limit), headers={"Retry-After": str(wait)})
+
+
 LIMITED = "companion.limited"  # in the environ of a request that met a limited view
 
 
@@ -140,8 +155,6 @@ def init_app(app) -> None:
     limited view ran, and its headers leave out ``Retry-After`` unless the answer is a
     refusal.
     """
-    from .extensions import limiter
-
     def limiters(hook) -> bool:
         return limiter in (getattr(hook, "__self__", None), *getattr(hook, "args", ()))
 

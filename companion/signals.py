@@ -21,12 +21,14 @@ that same transaction (nothing commits until the request or command does).
 - `attendees_erasing` (sender: the ids of attendees about to be erased): their own rows
   go by their foreign keys (companion.people.privacy); what other tables say about them
   goes here. Received by ``notifications.privacy.on_attendees_erasing`` (deletes or
-  anonymises the pushes to others that name them); returns how many rows it changed,
-  by table.
+  anonymises the pushes to others that name them) and
+  ``companion.idempotency.on_attendees_erasing`` (the answers kept for others'
+  Idempotency-Keys that name them); each returns how many rows it changed, by table.
 - `attendee_exporting` (sender: the id of an attendee asking for their data): what other
   tables say about them without a foreign key to them. Received by
-  ``notifications.privacy.on_attendee_exporting`` (the pushes to others that name them);
-  returns lists of rows by table.
+  ``notifications.privacy.on_attendee_exporting`` (the pushes to others that name them)
+  and ``companion.idempotency.on_attendee_exporting`` (others' kept answers that name
+  them, without the answer); each returns lists of rows by table.
 - `schedule_released` (sender: the event; ``version``: the new `ScheduleVersion`,
   ``sessions``: the live sessions it changed or added, ``removed``: ids of the sessions
   it removed, ``affected``: `companion.schedule.releases.Affected`, who is concerned,

@@ -219,6 +219,15 @@ def second_event(conference):
 
 
 @pytest.fixture
+def conference_ahead(conference):
+    """The conference moved to Monday 29 and Tuesday 30 March 2027: ahead of the real
+    clock, on summer time since the day before, as in 2020."""
+    importing.seed_conference(schedule_ops.conference_data(), shift_to=date(2027, 3, 29))
+    db.session.commit()
+    return conference
+
+
+@pytest.fixture
 def by_key(conference):
     """The seeded sessions by their key: ``by_key["panel-1"]``."""
     return {s.key: s for s in db.session.scalars(sa.select(Session))}

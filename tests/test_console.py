@@ -386,8 +386,8 @@ def test_an_announcement_counts_its_audience_live_and_goes_to_speakers_only(
 
 def test_an_announcement_sent_twice_by_the_same_form_goes_out_once(organiser, cast):
     page = organiser.get("/console/announcements").text
-    composed = re.search(r'name="composed" value="([0-9a-f]{32})"', page).group(1)
-    form = {"csrf_token": CSRF.search(page).group(1), "composed": composed,
+    composed = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', page).group(1)
+    form = {"csrf_token": CSRF.search(page).group(1), "idempotency_key": composed,
             "title": "Coffee", "body": "In the foyer.", "audience": "all",
             "priority": "normal", "when": "now"}
     assert organiser.post("/console/announcements", data=form).status_code == 302

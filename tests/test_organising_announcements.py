@@ -341,3 +341,34 @@ def test_an_organiser_of_another_event_is_refused(client, people, bearer, organi
     assert response.status_code == 403 and set(response.json) == SHAPE
     assert client.get(other, headers=organiser).status_code == 403
     assert client.get(f"{URL}/999", headers=organiser).status_code == 404
+
+
+# --- a limit per organiser (ANNOUNCEMENT_LIMIT, in the limiter's shared storage) -----
+
+ANNOUNCEMENT = {"title": "Coffee", "body": "In the foyer.", "audience": "all"}
+
+
+def test_the_announcement_past_the_limit_is_a_429_with_retry_after(client, people, organiser,
+                                                                   make_attendee, bearer):
+    client.application.config["ANNOUNCEMENT_LIMIT"] = "3 per minute"
+    other = bearer(make_attendee(roles=["organiser"]))
+    for _ in range(5):  # a dry run sends and keeps nothing: not counted
+        dry = client.post(URL, json={**ANNOUNCEMENT, "dry_run": True}, headers=organiser)
+        assert dry.status_code == 200
+    for _ in range(3):
+        assert client.post(URL, json=ANNOUNCEMENT, headers=organiser).status_code == 201
+
+    refused = client.post(URL, json=ANNOUNCEMENT, headers=organiser)
+
+    assert refused.status_code == 429
+    assert set(refused.json) == SHAPE
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert db.session.scalar(select(func.count(Announcement.id))) == 3
+    # another organiser is not held back by it
+    assert client.post(URL, json=ANNOUNCEMENT, headers=other).status_code == 201
+
+
+def test_the_default_limit_is_ten_a_minute(client, people, organiser):
+    answers = [client.post(URL, json=ANNOUNCEMENT, headers=organiser) for _ in range(11)]
+    assert [a.status_code for a in answers] == [201] * 10 + [429]
+    assert "Retry-After" in answers[-1].headers

@@ -65,6 +65,12 @@ def world(client, bearer, make_attendee, conference, dispatch, add_device):
     ada_code = call("get", "/me/contact-card", bearer(ada)).json["code"]
     call("get", "/me/contact-card", q_headers)
     call("post", "/me/contacts", q_headers, json={"code": ada_code})
+    # sent with Idempotency-Keys: her own kept answer, and Ada's that names her
+    call("post", "/me/contacts", {**q_headers, "Idempotency-Key": "scan-ada"},
+         json={"code": ada_code})
+    q_code = call("get", "/me/contact-card", q_headers).json["code"]
+    call("post", "/me/contacts", {**bearer(ada), "Idempotency-Key": "scan-q"},
+         json={"code": q_code})
     call("post", "/me/contacts", q_headers, json={"attendee_id": bruno.id})
     request_id = call("get", "/me/contact-requests", bearer(bruno)).json[0]["id"]
     call("post", f"/me/contact-requests/{request_id}/accept", bearer(bruno))
@@ -166,7 +172,7 @@ def test_the_world_holds_her_everywhere(world):
     where = {trace.split(".")[0] for trace in traces(world["q"], EMAIL, NAME, PHONE)}
     assert {"attendees", "access_tokens", "bookmarks", "devices", "contacts",
             "contact_requests", "blocks", "push_outbox", "inbox_notifications",
-            "audit_log", "session_people", "schedule_draft", "ping_recipients"} <= where
+            "audit_log", "session_people", "schedule_draft", "ping_recipients", "idempotency_keys"} <= where
 
 
 def test_export_returns_everything_held_about_her(client, world):
@@ -181,7 +187,7 @@ def test_export_returns_everything_held_about_her(client, world):
     tables = export["tables"]
     for name in ("access_tokens", "bookmarks", "devices", "contacts", "contact_requests",
                  "push_outbox", "inbox_notifications", "audit_log", "session_people",
-                 "schedule_draft", "ping_recipients"):
+                 "schedule_draft", "ping_recipients", "idempotency_keys"):
         assert tables[name], name
     assert all("token_hash" not in row for row in tables["access_tokens"])
     assert len(tables["access_tokens"]) == 2

@@ -205,6 +205,22 @@ def test_the_api_door_answers_the_draft_or_releases(imported, client):
     assert versions(client) == [2, 1]
 
 
+def test_an_import_retried_with_its_idempotency_key_gets_the_first_answer(imported, client):
+    organiser = headers(person(roles=("attendee", "organiser"), device=False))
+    keyed = {**organiser, "Idempotency-Key": "import-second-version"}
+    body = json.dumps(second_version())
+    answers = [client.post(f"{API}/schedule/import?publish=true", data=body,
+                           content_type="application/json", headers=keyed) for _ in range(2)]
+
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[1].get_data() == answers[0].get_data()  # not "released": false
+    assert answers[1].json["released"] is True and answers[1].json["version"] == 2
+    assert versions(client) == [2, 1]
+    other = client.post(f"{API}/schedule/import", data=body, content_type="application/json",
+                        headers=keyed)
+    assert other.status_code == 422  # the same key, another request (no publish)
+
+
 # --- frab XML and c3voc JSON, from a file and from a URL ---------------------------------
 
 def shown(session: dict) -> tuple:

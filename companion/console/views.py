@@ -35,6 +35,7 @@ from werkzeug.datastructures import MultiDict
 from .. import auth
 from ..auth import limit_failed_logins
 from ..extensions import MAX_ID, db
+from ..idempotency import done_once, form_key
 from ..organising import announcements, pings
 from ..organising.audit import AuditEntry, entries_query
 from ..organising.audit_views import AuditQuerySchema
@@ -79,6 +80,9 @@ PING_LABELS = {
 LATE_CHOICES = (5, 10, 15)
 # How often the pages that watch something ask again (milliseconds, for htmx).
 REFRESH = "every 2s"
+# Each rendered form that pushes or releases carries a fresh key of its own in this
+# field (templates: ``once()``): sent twice, it is done once (companion/idempotency.py).
+ONCE_FIELD = "idempotency_key"
 
 
 # --- who is here -------------------------------------------------------------------
@@ -193,6 +197,21 @@ def headers(response):
     if request.endpoint != "console.static":
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def replayed():
+    flash("This form was sent already: it was done once, nothing more was done.")
+
+
+def once(view):
+    """A form's POST done once per key it carries (a double submit, a resend)."""
+    return done_once(view, key=form_key(ONCE_FIELD), replayed=replayed)
+
+
+@blp.app_template_global()
+def idempotency_key() -> str:
+    """A fresh key for a form that pushes or releases."""
+    return uuid4().hex
 
 
 def organisers_only(view):
@@ -444,6 +463,7 @@ def delay_preview(session_obj: Session, minutes: int, shift_following: bool):
 
 @blp.route(f"/sessions/<{ID}:session_id>/late", methods=["GET", "POST"])
 @organisers_only
+@once
 def running_late(session_id):
     event = me().event
     try:
@@ -498,6 +518,7 @@ def notified_by_change(event, plan: releases.Plan) -> dict[int, int]:
 
 @blp.route("/release", methods=["GET", "POST"])
 @organisers_only
+@once
 def release():
     event = me().event
     plan = releases.draft_plan(event)
@@ -593,19 +614,15 @@ def announcement_page(status: int = 200, errors: dict | None = None, form=None):
                 reports=announcements.reports(event), errors=errors or {},
                 form=form or MultiDict(), roles=ROLES, languages=LANGUAGES,
                 priorities=ANNOUNCEMENT_PRIORITIES, sessions=event.sessions,
-                sending=REFRESH, composed=(form or {}).get("composed") or uuid4().hex)
+                sending=REFRESH)
 
 
 @blp.route("/announcements", methods=["GET", "POST"])
 @organisers_only
+@once
 def announcements_page():
     if request.method == "GET":
         return announcement_page()
-    composed = request.form.get("composed", "")[:64]
-    if composed and composed in session.get("sent", []):
-        flash("This announcement was sent already (the form was sent twice): "
-              "nothing more was sent.")
-        return redirect(url_for("console.announcements_page"))
     raw, errors = announcement_input(request.form)
     try:
         if errors:
@@ -616,8 +633,6 @@ def announcements_page():
         return announcement_page(refused.status,
                                  refused.errors or {"_schema": [refused.message]},
                                  request.form)
-    if composed:  # the form's own id: a second send of it sends nothing
-        session["sent"] = [*session.get("sent", [])[-19:], composed]
     when = "now" if "send_at" not in raw else f"at {local_filter(report.send_at)}"
     reached = report.recipients - report.muted
     flash(f"Announcement {report.title!r} goes out {when} to {reached} "
@@ -689,10 +704,11 @@ def pingable(session_id: int) -> Session:
 def pings_fragment(session_obj: Session, status: int = 200, error: str | None = None):
     return page("_pings.html", status, session=session_obj,
                 pings=pings.listing(session_obj), labels=PING_LABELS, refresh=REFRESH,
-                error=error)
+                error=error, sent=request.method == "POST")
 
 
 @blp.route(f"/sessions/<{ID}:session_id>/pings", methods=["GET", "POST"])
+@once
 def session_pings(session_id):
     try:
         session_obj = pingable(session_id)

@@ -11,15 +11,14 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app
 from flask_smorest import abort
 from itsdangerous import BadData, SignatureExpired
-from limits import parse
 from sqlalchemy import Select, and_, delete, exists, literal_column, or_, select, update
 
 from ..db import dialect_insert
-from ..extensions import db, limiter
+from ..extensions import db
 from ..people.models import Attendee
+from ..ratelimit import count_or_refuse
 from ..schedule.models import Event
 from ..signals import contact_accepted, contact_requested
 from ..timeutil import utcnow
@@ -136,9 +135,8 @@ class Outcome:
 
 def count_attempt(attendee: Attendee) -> None:
     """Every scan and request counts, found or not: 429 past CONTACT_REQUEST_LIMIT."""
-    item = parse(current_app.config["CONTACT_REQUEST_LIMIT"])
-    if not limiter.limiter.hit(item, "contact-requests", str(attendee.id)):
-        abort(429, message="Too many contact requests; try again later")
+    count_or_refuse("CONTACT_REQUEST_LIMIT", ("contact-requests", str(attendee.id)),
+                    "Too many contact requests; try again later")
 
 
 def contact_of(attendee: Attendee, other_id: int) -> Contact | None:

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from ..auth import current_attendee, login_required
 from ..config import public_url
 from ..extensions import MAX_ID
+from ..idempotency import idempotent
 from ..pagination import Blueprint, paginate
 from ..people.operations import own_event
 from . import cards, operations
@@ -121,6 +122,7 @@ class MyContacts(MethodView):
         return operations.contacts_query(current_attendee())
 
     @login_required
+    @idempotent
     @blp.arguments(ConnectSchema)
     @blp.response(201, ConnectedSchema)
     @blp.alt_response(202, schema=ConnectedSchema, success=True,

@@ -3,7 +3,10 @@
 One is created, changed or cancelled in the request's transaction, with its outbox
 rows (through `delivery`) and its audit entry. A scheduled one can be changed or
 cancelled until it goes out: once its ``send_at`` has come, or any of its messages
-has been tried, a change or a cancellation is refused with 409 Conflict.
+has been tried, a change or a cancellation is refused with 409 Conflict. Each organiser
+may create ANNOUNCEMENT_LIMIT (default 10 a minute) in the limiter's shared storage,
+then 429 with Retry-After; dry runs send and keep nothing and are not counted (the
+console counts its audience with one as the organiser types).
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +17,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..people.models import Attendee
+from ..ratelimit import count_or_refuse
 from ..schedule.models import Event
 from ..timeutil import utcnow
 from . import audience as audiences
@@ -102,6 +106,8 @@ def create(event: Event, author: Attendee, values: dict) -> tuple[Report, int]:
     wanting = resolve(announcement, event)
     if dry_run:
         return Report(announcement, dry_run=True, timezone=event.timezone), 200
+    count_or_refuse("ANNOUNCEMENT_LIMIT", ("announcement", str(author.id)),
+                    "Too many announcements; at most {limit}.")
     db.session.add(announcement)
     db.session.flush()  # its id names its messages
     delivery().announce(announcement, wanting)

@@ -10,14 +10,13 @@ within 5 minutes: the push kind ``ping``. Each sender may send ``PING_RATE_LIMIT
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_smorest import abort
-from limits import parse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..extensions import db, limiter
+from ..extensions import db
 from ..people.models import Attendee
+from ..ratelimit import count_or_refuse
 from ..schedule.models import Session, SessionPerson
 from ..timeutil import utcnow
 from .audit import record
@@ -66,13 +65,8 @@ def chosen_speakers(session: Session, ids: list[int] | None) -> list[Attendee]:
 
 def check_rate(session: Session, sender: Attendee) -> None:
     """Count this ping against the sender's limit for the session; 429 beyond it."""
-    limit = parse(current_app.config["PING_RATE_LIMIT"])
-    keys = ("ping", str(sender.id), str(session.id))
-    if not limiter.limiter.hit(limit, *keys):
-        reset, _ = limiter.limiter.get_window_stats(limit, *keys)
-        wait = max(1, int(reset - utcnow().timestamp() + 0.999))
-        abort(429, message=f"Too many pings to this session; at most {limit}.",
-              headers={"Retry-After": str(wait)})
+    count_or_refuse("PING_RATE_LIMIT", ("ping", str(sender.id), str(session.id)),
+                    "Too many pings to this session; at most {limit}.")
 
 
 def send(session: Session, sender: Attendee, values: dict) -> "PingView":

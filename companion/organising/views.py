@@ -7,6 +7,7 @@ from flask_smorest import Page
 
 from ..auth import current_attendee, login_required, role_required
 from ..extensions import MAX_ID
+from ..idempotency import idempotent
 from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, Blueprint
 from ..schedule.operations import get_event
 from . import announcements, pings
@@ -62,11 +63,13 @@ class Announcements(MethodView):
         return announcements.reports(event)
 
     @organiser_of_event
+    @idempotent
     @blp.arguments(AnnouncementInSchema)
     @blp.response(201, AnnouncementSchema)
     @blp.alt_response(200, schema=AnnouncementSchema, success=True,
                       description="dry_run: the counts only; nothing was sent or kept")
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, values, event):
         """Announce to everyone or a chosen audience, now or at send_at (or count it)"""
         return announcements.create(event, current_attendee(), values)
@@ -112,6 +115,7 @@ class SessionPings(MethodView):
         return pings.listing(session)
 
     @may_ping
+    @idempotent
     @blp.arguments(PingInSchema)
     @blp.response(201, PingSchema)
     @blp.alt_response(403, response="FORBIDDEN")

@@ -6,8 +6,8 @@ key to ``attendees.id``. A table added later is exported and erased without a ch
 here. What other tables say about a person without such a key: the audit log's
 ``subject``; the lists of speakers and moderators in drafts, changelogs and audit
 entries (`LISTS`), from which an erasure takes them out; and the pushes to others that
-name them, handed over by the receivers of ``companion.signals.attendee_exporting`` and
-``attendees_erasing``. Only anonymous counts survive (``privacy_counts``).
+name them (pushes; answers kept for their Idempotency-Keys), handed over by the
+receivers of ``companion.signals.attendee_exporting`` and ``attendees_erasing``. Only anonymous counts survive (``privacy_counts``).
 
 An export never tells another person's decisions about them: not the blocks (whether
 one was stored says whether the id blocked exists, and others' blocks are theirs), nor

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, func, select
 from ..auth import current_attendee, role_required
 from ..config import public_url
 from ..extensions import MAX_ID, db
+from ..idempotency import idempotent
 from ..pagination import Blueprint, paginate
 from ..readcache import kept_per_version, read_row
 from . import conflicts, exports, importing, operations, releases, sources
@@ -197,6 +198,7 @@ class Draft(MethodView):
 @blp.route("/<slug>/schedule/publish")
 class Publish(MethodView):
     @role_required("organiser")
+    @idempotent
     @blp.arguments(PublishSchema)
     @blp.response(201, ReleaseSchema)
     @blp.alt_response(409, response="DEFAULT_ERROR", description="Nothing to release")
@@ -209,6 +211,7 @@ class Publish(MethodView):
 @blp.route("/<slug>/schedule/import")
 class Import(MethodView):
     @role_required("organiser")
+    @idempotent
     @blp.arguments(ImportQuerySchema, location="query")
     @blp.response(200, ImportSchema)
     @blp.alt_response(422, response="DEFAULT_ERROR",
@@ -243,6 +246,7 @@ class Import(MethodView):
 @blp.route(f"/<slug>/sessions/<int(max={MAX_ID}):session_id>/delay")
 class Delay(MethodView):
     @role_required("organiser")
+    @idempotent
     @blp.arguments(DelaySchema)
     @blp.response(201, ReleaseSchema)
     def post(self, values, slug, session_id):
