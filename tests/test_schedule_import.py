@@ -321,3 +321,41 @@ def test_a_url_is_synced_with_etags(runner, client, programme_url):
     assert "HTTP 503; nothing changed, tried again next time" in failing.output
     assert [v["version"] for v in client.get(
         "/api/v1/events/camp/schedule/versions").json] == [2, 1]
+
+
+def test_renamed_people_are_a_speakers_change(runner, tmp_path, client):
+    from tests.test_schedule_sources import FRAB
+    source = tmp_path / "camp.xml"
+    source.write_text(FRAB, encoding="utf-8")
+    assert runner.invoke(args=["events", "import", str(source), "--event", "camp"]).exit_code == 0
+    source.write_text(FRAB.replace("Carol Chen", "Carol Chen-Ito"), encoding="utf-8")
+    result = runner.invoke(args=["events", "import", str(source), "--event", "camp",
+                                 "--publish"])
+    assert "camp: released version 2 (1 changes" in result.output, result.output
+    (entry,) = client.get("/api/v1/events/camp/schedule/versions").json[0]["changes"]
+    (change,) = entry["changes"]
+    assert change == {"kind": "speakers_changed", "old": ["Bob Brandt", "Carol Chen"],
+                      "new": ["Bob Brandt", "Carol Chen-Ito"]}
+
+
+def test_a_file_that_names_no_zone_needs_one_its_offsets_cannot_pin(runner, tmp_path,
+                                                                     client):
+    """No time zone in the file: one fixed offset is that offset's zone; two offsets
+    (a file across a switch to summer time) are refused without --timezone."""
+    from tests.test_schedule_sources import C3VOC, c3voc_text
+    document = copy.deepcopy(C3VOC)
+    del document["schedule"]["conference"]["time_zone_name"]
+    source = tmp_path / "camp.json"
+    source.write_text(c3voc_text(document), encoding="utf-8")
+    fixed = runner.invoke(args=["events", "import", str(source), "--event", "fixed"])
+    assert fixed.exit_code == 0, fixed.output
+    assert client.get("/api/v1/events/fixed").json["timezone"] == "Etc/GMT-2"
+    text = source.read_text(encoding="utf-8").replace("2026-07-11T21:00:00+02:00",
+                                                      "2026-07-11T20:00:00+01:00")
+    source.write_text(text, encoding="utf-8")
+    refused = runner.invoke(args=["events", "import", str(source), "--event", "mixed"])
+    assert refused.exit_code == 1
+    assert "give --timezone" in refused.output and "nothing changed" in refused.output
+    given = runner.invoke(args=["events", "import", str(source), "--event", "mixed",
+                                "--timezone", "Europe/Berlin"])
+    assert given.exit_code == 0, given.output

@@ -4,7 +4,7 @@ own syntax into these plain records; `programme` maps them to a Programme, once.
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..programme import Programme, ProgrammeRoom, ProgrammeSession, SourceError
@@ -161,7 +161,7 @@ def _session(event: Event, day: Day, zone: str | None, acronym: str | None,
     session = ProgrammeSession(
         guid=guid, title=title,
         kind=checks.kind(event.get("type"), event.at("type"), strays),
-        starts_at=starts.astimezone(timezone.utc), ends_at=ends.astimezone(timezone.utc),
+        starts_at=starts, ends_at=ends,  # their own offsets: the import may need them
         room=room, description=description, topics=[track] if track else [],
         language=checks.language(language, event.at("language"), strays),
         speakers=speakers, where=event.where,
