@@ -1,0 +1,65 @@
+"""The private internals the adapters (companion/adapters/) rely on, checked against the
+installed libraries: an upgrade that removes or changes one fails here, by name, before
+anything else does. One section per adapter module."""
+
+import inspect
+import json
+from types import SimpleNamespace
+
+import firebase_admin
+import flask_limiter
+import flask_smorest
+import pytest
+import requests
+import sqlalchemy as sa
+from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
+from flask.views import MethodView
+from gunicorn.http import wsgi as gunicorn_wsgi
+from gunicorn.workers import gthread
+from sqlalchemy.events import ConnectionEvents
+
+from companion import readcache
+from companion.adapters import sqlalchemy as sqlalchemy_adapter
+from firebase_admin import messaging
+
+
+def parameters(function) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+# --- SQLAlchemy ---------------------------------------------------------------------
+
+def test_sqlalchemy_result_columns_name_and_type_each_column():
+    table = sa.table("sessions", sa.column("id", sa.Integer), sa.column("title", sa.String))
+    statement = sa.select(table.c.id, sa.func.count().label("n"), table.c.title)
+    compiled = statement.compile(dialect=sa.dialects.sqlite.dialect())
+    assert all(len(entry) == 4 for entry in compiled._result_columns), \
+        "SQLCompiler._result_columns no longer holds (name, key, objects, type)"
+
+    columns = sqlalchemy_adapter.result_columns(compiled)
+
+    assert [name for name, _ in columns] == ["id", "n", "title"]
+    assert [type(type_) for _, type_ in columns] == [sa.Integer, sa.Integer, sa.String]
+
+
+def test_sqlalchemy_before_cursor_execute_listeners_hear_an_announced_statement():
+    assert parameters(ConnectionEvents.before_cursor_execute) == [
+        "self", "conn", "cursor", "statement", "parameters", "context", "executemany"]
+    engine = sa.create_engine("sqlite://")
+    heard = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda *args: heard.append(args))
+    with engine.connect() as connection:
+        sqlalchemy_adapter.announce_cursor_execute(connection, "SELECT ?", (1,))
+        assert heard == [(connection, None, "SELECT ?", (1,), None, False)]
+    engine.dispose()
+
+
+def test_the_read_engine_honours_sqlalchemy_engine_options(make_app):
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"echo": True, "pool_pre_ping": True})
+    with app.app_context():
+        engine = readcache.reads().engine
+        assert engine.echo is True
+        assert readcache.read_row(sa.select(sa.literal(1).label("one"))).one == 1
+
