@@ -20,6 +20,7 @@ from gunicorn.workers import gthread
 from sqlalchemy.events import ConnectionEvents
 
 from companion import readcache
+from companion.adapters import flask as flask_adapter
 from companion.adapters import sqlalchemy as sqlalchemy_adapter
 from firebase_admin import messaging
 
@@ -62,4 +63,30 @@ def test_the_read_engine_honours_sqlalchemy_engine_options(make_app):
         engine = readcache.reads().engine
         assert engine.echo is True
         assert readcache.read_row(sa.select(sa.literal(1).label("one"))).one == 1
+
+
+# --- Flask and werkzeug ---------------------------------------------------------------
+
+def test_flask_json_provider_prepares_what_jsonify_serialises():
+    assert parameters(DefaultJSONProvider._prepare_response_obj) == ["self", "args", "kwargs"]
+    provider = Flask(__name__).json
+
+    assert flask_adapter.response_value(provider, ({"a": 1},), {}) == {"a": 1}
+    assert flask_adapter.response_value(provider, (1, 2), {}) == (1, 2)
+    assert flask_adapter.response_value(provider, (), {"b": 2}) == {"b": 2}
+    with pytest.raises(TypeError):
+        flask_adapter.response_value(provider, (1,), {"b": 2})
+
+
+def test_werkzeug_if_none_match_is_parsed_again_once_forgotten():
+    app = Flask(__name__)
+    with app.test_request_context(headers={"If-None-Match": '"old"'}):
+        assert "old" in request.if_none_match
+        assert "if_none_match" in request.__dict__, "if_none_match is no longer cached there"
+        request.environ["HTTP_IF_NONE_MATCH"] = '"new"'
+        assert "new" not in request.if_none_match  # still the cached value
+
+        flask_adapter.forget_if_none_match(request)
+
+        assert "new" in request.if_none_match
 
