@@ -21,6 +21,7 @@ from sqlalchemy.events import ConnectionEvents
 
 from companion import readcache
 from companion.adapters import flask as flask_adapter
+from companion.adapters import flask_limiter as limiter_adapter
 from companion.adapters import sqlalchemy as sqlalchemy_adapter
 from firebase_admin import messaging
 
@@ -89,4 +90,33 @@ def test_werkzeug_if_none_match_is_parsed_again_once_forgotten():
         flask_adapter.forget_if_none_match(request)
 
         assert "new" in request.if_none_match
+
+
+# --- flask-limiter and Flask's hook lists ---------------------------------------------
+
+def test_flask_limiter_hooks_are_found_dropped_and_wrapped():
+    assert parameters(flask_limiter.Limiter._check_request_limit) == [
+        "self", "callable_name", "in_middleware"]
+    app = Flask(__name__)
+
+    @app.after_request
+    def other_after(response):
+        return response
+
+    limiter = flask_limiter.Limiter(key_func=lambda: "key", storage_uri="memory://")
+    limiter.init_app(app)
+    before = app.before_request_funcs[None]
+    assert limiter._check_request_limit in before
+    after = list(app.after_request_funcs[None])
+    teardown = list(app.teardown_request_funcs[None])
+    assert [limiter_adapter.is_limiters(limiter, hook) for hook in after] == [False, True]
+    assert [limiter_adapter.is_limiters(limiter, hook) for hook in teardown] == [True]
+
+    limiter_adapter.drop_request_check(app, limiter)
+    limiter_adapter.wrap_hooks(app, limiter, after=lambda hook: ("after", hook),
+                               teardown=lambda hook: ("teardown", hook))
+
+    assert limiter._check_request_limit not in app.before_request_funcs[None]
+    assert app.after_request_funcs[None] == [other_after, ("after", after[1])]
+    assert app.teardown_request_funcs[None] == [("teardown", teardown[0])]
 
