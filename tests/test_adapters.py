@@ -22,6 +22,7 @@ from sqlalchemy.events import ConnectionEvents
 from companion import readcache
 from companion.adapters import flask as flask_adapter
 from companion.adapters import flask_limiter as limiter_adapter
+from companion.adapters import flask_smorest as smorest_adapter
 from companion.adapters import sqlalchemy as sqlalchemy_adapter
 from firebase_admin import messaging
 
@@ -119,4 +120,45 @@ def test_flask_limiter_hooks_are_found_dropped_and_wrapped():
     assert limiter._check_request_limit not in app.before_request_funcs[None]
     assert app.after_request_funcs[None] == [other_after, ("after", after[1])]
     assert app.teardown_request_funcs[None] == [("teardown", teardown[0])]
+
+
+# --- flask-smorest --------------------------------------------------------------------
+
+class Blueprint(smorest_adapter.Blueprint):
+    pagination_metadata = staticmethod(lambda page, page_size, count: {"made": [page, count]})
+
+
+class Api(smorest_adapter.Api):
+    pagination_header = {"description": "ours", "schema": {"type": "string"}}
+
+
+def test_flask_smorest_private_methods_keep_their_signatures():
+    assert parameters(flask_smorest.Blueprint._make_pagination_metadata) == [
+        "page", "page_size", "item_count"]
+    assert parameters(flask_smorest.Blueprint._generate_etag) == ["etag_data", "extra_data"]
+    assert parameters(flask_smorest.Api._register_pagination_header) == ["self"]
+
+
+def test_flask_smorest_writes_and_documents_our_pagination_and_hashes_etags_so():
+    app = Flask(__name__)
+    app.config.update(API_TITLE="t", API_VERSION="1", OPENAPI_VERSION="3.0.2")
+    api = Api(app)
+    blp = Blueprint("things", __name__, url_prefix="/things")
+
+    @blp.route("/")
+    class Things(MethodView):
+        @blp.etag
+        @blp.response(200)
+        @blp.paginate(flask_smorest.Page)
+        def get(self):
+            blp.set_etag({"version": 7})
+            return list(range(25))
+
+    api.register_blueprint(blp)
+    answer = app.test_client().get("/things/?page=2&page_size=10")
+
+    assert json.loads(answer.headers["X-Pagination"]) == {"made": [2, 25]}
+    assert blp.metadata_of(2, 10, 25) == {"made": [2, 25]}
+    assert answer.headers["ETag"] == f'"{blp.etag_of({"version": 7})}"'
+    assert api.spec.to_dict()["components"]["headers"]["PAGINATION"] == Api.pagination_header
 
