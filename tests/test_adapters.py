@@ -24,6 +24,7 @@ from companion.adapters import flask as flask_adapter
 from companion.adapters import flask_limiter as limiter_adapter
 from companion.adapters import flask_smorest as smorest_adapter
 from companion.adapters import sqlalchemy as sqlalchemy_adapter
+from companion.adapters.firebase import close_messaging, messaging_service, send_to
 from firebase_admin import messaging
 
 
@@ -161,4 +162,36 @@ def test_flask_smorest_writes_and_documents_our_pagination_and_hashes_etags_so()
     assert blp.metadata_of(2, 10, 25) == {"made": [2, 25]}
     assert answer.headers["ETag"] == f'"{blp.etag_of({"version": 7})}"'
     assert api.spec.to_dict()["components"]["headers"]["PAGINATION"] == Api.pagination_header
+
+
+# --- firebase-admin -------------------------------------------------------------------
+
+def test_firebase_messaging_posts_to_the_url_and_session_we_set(firebase_app, fake_fcm):
+    service = messaging_service(firebase_app)
+    assert service is messaging._get_messaging_service(firebase_app)
+    assert service._fcm_url == messaging._MessagingService.FCM_URL.format(fake_fcm.project_id)
+    assert isinstance(service._client.session, requests.Session)
+    mounted = []
+
+    def adapter():
+        mounted.append(requests.adapters.HTTPAdapter())
+        return mounted[-1]
+
+    url = send_to(firebase_app, fake_fcm.url, "/v1/projects/{project}/messages:send", adapter)
+    send_to(firebase_app, fake_fcm.url, "/v1/projects/{project}/messages:send", adapter)
+
+    assert url == service._fcm_url == f"{fake_fcm.url}/v1/projects/{fake_fcm.project_id}/messages:send"
+    assert len(mounted) == 1 and service._client.session.get_adapter(url) is mounted[0]
+    messaging.send(messaging.Message(fid="fid-probe"), app=firebase_app)
+    assert fake_fcm.targets() == ["fid-probe"]
+
+    close_messaging(firebase_app)
+
+    assert firebase_app._services["_messaging"]._client.session is None
+
+
+def test_firebase_closing_an_app_whose_messaging_was_never_used(firebase_app):
+    close_messaging(firebase_app)
+    assert "_messaging" not in firebase_app._services
+    assert firebase_admin.get_app(firebase_app.name) is firebase_app
 
