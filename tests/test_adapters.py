@@ -23,6 +23,7 @@ from companion import readcache
 from companion.adapters import flask as flask_adapter
 from companion.adapters import flask_limiter as limiter_adapter
 from companion.adapters import flask_smorest as smorest_adapter
+from companion.adapters import gunicorn as gunicorn_adapter
 from companion.adapters import sqlalchemy as sqlalchemy_adapter
 from companion.adapters.firebase import close_messaging, messaging_service, send_to
 from firebase_admin import messaging
@@ -195,3 +196,19 @@ def test_firebase_closing_an_app_whose_messaging_was_never_used(firebase_app):
     assert "_messaging" not in firebase_app._services
     assert firebase_admin.get_app(firebase_app.name) is firebase_app
 
+
+# --- gunicorn -------------------------------------------------------------------------
+
+def test_gunicorn_start_response_is_its_response_whose_force_close_closes():
+    assert "self.wsgi(environ, resp.start_response)" in inspect.getsource(gthread), \
+        "gunicorn's gthread worker no longer passes its response's start_response"
+    req = SimpleNamespace(should_close=lambda: False, method="GET")
+    response = gunicorn_wsgi.Response(req, None, None)
+    response.response_length = 0
+    assert response.should_close() is False
+
+    close = gunicorn_adapter.closer_of(response.start_response)
+    close()
+
+    assert response.should_close() is True
+    assert gunicorn_adapter.closer_of(lambda status, headers, exc_info=None: None) is None
