@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 def result_columns(compiled: sa.sql.compiler.SQLCompiler) -> list[tuple[str, sa.types.TypeEngine]]:
     """The name and type of each column a compiled SELECT returns, in order, as the
-    compiler labelled them (``Select.selected_columns`` names them before compiling)."""
+    compiler labelled them: ``Select.selected_columns`` has the same types, but names an
+    unlabelled ``count()`` "count" where the rows say "count_1" (and "anon_1")."""
     return [(name, type_) for name, _key, _objects, type_ in compiled._result_columns]
 
 
