@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 import orjson
 from gunicorn.glogging import Logger
 
+from companion.adapters.gunicorn import closer_of
 from companion.logs import loggable_query
 
 wsgi_app = "wsgi:app"
@@ -107,17 +108,17 @@ def closing_when_asked(app):
 
     gunicorn drops an application's hop-by-hop headers and says keep-alive; after a 413
     it then fails to drain the body left unread and closes anyway, so the client's next
-    request on that connection got nothing. ``start_response`` is a bound method of
-    gunicorn's response, whose ``force_close`` makes it say close and close (not public:
-    tests/test_hardening_inputs.py fails when an upgrade changes it).
+    request on that connection got nothing. gunicorn closes it when told through its
+    response (``companion/adapters/gunicorn.py``).
     """
     def wsgi(environ, start_response):
-        response = getattr(start_response, "__self__", None)
+        close = closer_of(start_response)
 
         def start(status, headers, exc_info=None):
-            if any(name.lower() == "connection" and value.lower() == "close"
-                   for name, value in headers) and hasattr(response, "force_close"):
-                response.force_close()
+            if close is not None and any(
+                    name.lower() == "connection" and value.lower() == "close"
+                    for name, value in headers):
+                close()
             return start_response(status, headers, exc_info)
 
         return app(environ, start)

@@ -32,6 +32,7 @@ from flask import current_app, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import abort
 
+from .adapters.flask import forget_if_none_match, response_value
 from .text import CONTROL
 
 JSON_DEPTH = 32  # far deeper than anything the API takes
@@ -75,7 +76,7 @@ class JSONProvider(DefaultJSONProvider):
     def response(self, *args, **kwargs):
         if self.compact is False or (self.compact is None and self._app.debug):
             return super().response(*args, **kwargs)
-        body = self.orjson_bytes(self._prepare_response_obj(args, kwargs))
+        body = self.orjson_bytes(response_value(self, args, kwargs))
         if body is None:
             return super().response(*args, **kwargs)
         return self._app.response_class(body + b"\n", mimetype=self.mimetype)
@@ -157,7 +158,7 @@ def weak_if_none_match():
     header = request.environ.get("HTTP_IF_NONE_MATCH")
     if header and "W/" in header:
         request.environ["HTTP_IF_NONE_MATCH"] = re.sub(r'W/(?=")', "", header)
-        request.__dict__.pop("if_none_match", None)
+        forget_if_none_match(request)
 
 
 def security_headers(response):

@@ -2,11 +2,11 @@
 
 from functools import cached_property
 
-import flask_smorest
 from flask_smorest import Page
 from marshmallow import Schema, fields
 from sqlalchemy import Select, func, select
 
+from .adapters import flask_smorest
 from .extensions import db
 
 PAGE_SIZE = 100
@@ -63,9 +63,7 @@ def pagination_metadata(page: int, page_size: int, item_count: int) -> dict:
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint, writing X-Pagination as ``pagination_metadata`` does."""
 
-    @staticmethod
-    def _make_pagination_metadata(page, page_size, item_count):
-        return pagination_metadata(page, page_size, item_count)
+    pagination_metadata = staticmethod(pagination_metadata)
 
 
 def paginate(blp):
@@ -75,8 +73,7 @@ def paginate(blp):
 class Api(flask_smorest.Api):
     """flask-smorest's Api, documenting X-Pagination as the JSON it really is."""
 
-    def _register_pagination_header(self):
-        self.spec.components.header("PAGINATION", {
-            "description": "Pagination metadata, as JSON",
-            "content": {"application/json": {"schema": PaginationSchema}},
-        }, lazy=True)
+    pagination_header = {
+        "description": "Pagination metadata, as JSON",
+        "content": {"application/json": {"schema": PaginationSchema}},
+    }

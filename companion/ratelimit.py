@@ -17,6 +17,7 @@ from flask_smorest import abort
 from limits import parse
 from limits.storage import Storage
 
+from .adapters.flask_limiter import drop_request_check, wrap_hooks
 from .extensions import limiter
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS counters (
@@ -155,13 +156,8 @@ def init_app(app) -> None:
     limited view ran, and its headers leave out ``Retry-After`` unless the answer is a
     refusal.
     """
-    def limiters(hook) -> bool:
-        return limiter in (getattr(hook, "__self__", None), *getattr(hook, "args", ()))
-
     limiter.init_app(app)
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
-    after = app.after_request_funcs[None]
-    after[:] = [only_when_limited(retry_after_only_when_refused(hook)) if limiters(hook)
-                else hook for hook in after]
-    teardown = app.teardown_request_funcs[None]
-    teardown[:] = [only_when_limited(hook) if limiters(hook) else hook for hook in teardown]
+    drop_request_check(app, limiter)
+    wrap_hooks(app, limiter,
+               after=lambda hook: only_when_limited(retry_after_only_when_refused(hook)),
+               teardown=only_when_limited)

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from flask import Response, current_app, request
 from sqlalchemy.exc import DBAPIError
 
+from .adapters.sqlalchemy import announce_cursor_execute, result_columns
 from .extensions import db
 
 # Distinct keys kept per app before the store starts again (a handful of query
@@ -68,10 +69,10 @@ class Prepared:
             else:
                 value = bind.effective_value
                 self.literals[name] = value if convert is None else convert(value)
-        columns = compiled._result_columns
+        columns = result_columns(compiled)
         self.converters = [type_.dialect_impl(dialect).result_processor(dialect, None)
-                           for *_, type_ in columns]
-        self.row = namedtuple("Row", [name for name, *_ in columns], rename=True)
+                           for _, type_ in columns]
+        self.row = namedtuple("Row", [name for name, _ in columns], rename=True)
 
     def parameters(self, params: dict):
         values = dict(self.literals)
@@ -83,8 +84,7 @@ class Prepared:
     def rows(self, connection: sa.Connection, params: dict) -> list:
         values = self.parameters(params)
         engine = connection.engine
-        if engine.dispatch.before_cursor_execute:
-            engine.dispatch.before_cursor_execute(connection, None, self.sql, values, None, False)
+        announce_cursor_execute(connection, self.sql, values)
         raw = connection.connection.dbapi_connection
         cursor = raw.cursor()
         try:
@@ -139,8 +139,9 @@ class Reads(threading.local):
 def reads() -> Reads:
     found = current_app.extensions.get("reads")
     if found is None:
-        engine = sa.create_engine(db.engine.url, isolation_level="AUTOCOMMIT",
-                                  pool_pre_ping=False)
+        options = current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+        engine = sa.create_engine(db.engine.url, **{
+            **options, "isolation_level": "AUTOCOMMIT", "pool_pre_ping": False})
         found = current_app.extensions.setdefault("reads", Reads(engine))
     return found
 

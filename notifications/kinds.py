@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_time
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
@@ -40,15 +40,31 @@ def N_(message: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def translations(language: str) -> Translations:
-    """The catalogue of a language, read from its .po with Babel (compiled in memory)."""
+def compiled(language: str) -> bytes:
+    """The catalogue of a language, read from its .po with Babel, compiled in memory."""
     path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as po:
         catalogue = read_po(po, locale=language)
-    compiled = BytesIO()
-    write_mo(compiled, catalogue)
-    compiled.seek(0)
-    return Translations(compiled)
+    written = BytesIO()
+    write_mo(written, catalogue)
+    return written.getvalue()
+
+
+@lru_cache(maxsize=None)
+def translations(language: str) -> Translations:
+    return Translations(BytesIO(compiled(language)))
+
+
+@lru_cache(maxsize=None)
+def translated(language: str) -> frozenset:
+    """The keys gettext finds in the compiled catalogue: a text, or (singular, form)."""
+    keys = set()
+    for message in read_mo(BytesIO(compiled(language))):
+        if message.pluralizable:
+            keys.update((message.id[0], form) for form in range(len(message.string)))
+        else:
+            keys.add(message.id)
+    return frozenset(keys)
 
 
 class Reader:
@@ -62,7 +78,7 @@ class Reader:
         self.missing: list[str] = []
 
     def _check(self, message: str) -> None:
-        if self.strict and message not in self._translations._catalog:  # noqa: SLF001
+        if self.strict and message not in translated(self.language):
             self.missing.append(message)
 
     def gettext(self, message: str, **values) -> str:

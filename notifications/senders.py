@@ -25,6 +25,8 @@ from firebase_admin import exceptions, messaging
 from urllib3.util.retry import Retry
 
 from companion import logs
+from companion.adapters.firebase import (  # noqa: F401 (messaging_service: tests)
+    PINNED_SDK, close_messaging, messaging_service, send_to)
 from companion.firebase import firebase_app
 
 log = logging.getLogger(__name__)
@@ -98,7 +100,6 @@ class LogSender:
 
 # --- Firebase Cloud Messaging ---------------------------------------------------
 
-PINNED_SDK = "7.7.0"
 GOOGLE_ENDPOINT = "https://fcm.googleapis.com"
 SEND_PATH = "/v1/projects/{project}/messages:send"
 CONNECTIONS = 500  # keep-alive connections per endpoint: one per thread of send_each
@@ -116,40 +117,20 @@ GONE_CODES = {"UNREGISTERED", "SENDER_ID_MISMATCH"}
 REJECTED_CODES = {"INVALID_ARGUMENT"}
 
 
-def messaging_service(app: firebase_admin.App):
-    """The SDK's messaging service of an app (it has no public handle)."""
-    return messaging._get_messaging_service(app)  # noqa: SLF001
-
-
 def point_at(app: firebase_admin.App, endpoint: str | None) -> str:
     """Make the SDK send to ``endpoint`` (default Google's) without retrying inside.
 
-    firebase-admin has no option for the FCM URL: ``_MessagingService`` builds
-    ``_fcm_url`` from ``FCM_URL`` and the project, and posts every message to it through
-    ``_client.session``. We set both; a test checks the SDK still works that way.
+    firebase-admin has no option for the FCM URL (companion/adapters/firebase.py).
     """
-    service = messaging_service(app)
-    if not (hasattr(service, "_fcm_url") and hasattr(service, "_client")):
-        raise RuntimeError(
-            f"firebase-admin {firebase_admin.__version__} no longer has the messaging "
-            f"internals FCM_ENDPOINT relies on (written for {PINNED_SDK})"
-        )
     base = (endpoint or GOOGLE_ENDPOINT).rstrip("/")
-    service._fcm_url = base + SEND_PATH.format(project=service._project_id)
-    if getattr(service, "_companion_base", None) != base:
-        adapter = requests.adapters.HTTPAdapter(
-            pool_connections=1, pool_maxsize=CONNECTIONS, max_retries=NO_SDK_RETRIES
-        )
-        service._client.session.mount(base + "/", adapter)
-        service._companion_base = base
-    return service._fcm_url
+    return send_to(app, base, SEND_PATH, lambda: requests.adapters.HTTPAdapter(
+        pool_connections=1, pool_maxsize=CONNECTIONS, max_retries=NO_SDK_RETRIES
+    ))
 
 
 def close_app(app: firebase_admin.App) -> None:
     """Close the messaging HTTP connections and delete the app."""
-    service = app._services.get("_messaging")  # only if it was ever used
-    if service is not None and service._client.session is not None:
-        service._client.close()
+    close_messaging(app)
     firebase_admin.delete_app(app)
 
 

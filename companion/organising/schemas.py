@@ -52,7 +52,7 @@ AUDIENCE_DOC = {
                       "items": {"type": "string", "enum": list(ROLES)}},
             "sessions": {"type": "array", "maxItems": MAX_SESSIONS,
                          "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-                         "description": AudienceSchema._declared_fields["sessions"]
+                         "description": AudienceSchema().fields["sessions"]
                          .metadata["description"]},
             "languages": {"type": "array", "maxItems": len(LANGUAGES),
                           "items": {"type": "string", "enum": list(LANGUAGES)}},

@@ -193,7 +193,7 @@ def dumped_items(release, items) -> list[dict]:
 @lru_cache(maxsize=64)
 def first_page_header(count: int) -> str:
     """X-Pagination of a first page of ``count`` items, as ``me_blp.paginate`` writes it."""
-    return json.dumps(me_blp._make_pagination_metadata(1, PAGE_SIZE, count))
+    return json.dumps(me_blp.metadata_of(1, PAGE_SIZE, count))
 
 
 def served_from_versions(view):
@@ -210,7 +210,7 @@ def served_from_versions(view):
         if key is None or not request.args.keys() <= {"event"} \
                 or request.args.get("event", key.slug) != key.slug:
             return view(*args, **kwargs)
-        etag = me_blp._generate_etag(agenda_etag_data(key))  # as set_etag hashes it
+        etag = me_blp.etag_of(agenda_etag_data(key))  # as set_etag hashes it
         if etag in request.if_none_match:
             response = Response(status=304)
         else:
