@@ -15,7 +15,7 @@ from companion.extensions import db
 from companion.organising.audit import AuditEntry
 from companion.organising.models import Announcement, Ping
 from companion.schedule import operations as schedule_ops
-from companion.schedule import releases
+from companion.schedule import drafts
 from companion.schedule.models import DraftEdit, Room, ScheduleVersion, Session, SessionPerson
 from notifications.models import OutboxMessage
 
@@ -255,7 +255,7 @@ def test_an_edit_is_the_apis_edit_speakers_moderators_link_and_cancel(organiser,
         "moderators": [str(cast["moderator"].id)],
         "online_url": "https://stream.example.org/panel-3", "cancelled": "1"})
     assert response.status_code == 302
-    state, released = releases.drafted_state(cast["organiser"].event, "session", panel_3)
+    state, released = drafts.drafted_state(cast["organiser"].event, "session", panel_3)
     assert released
     assert state["title"] == "Panel 3 (renamed)" and state["status"] == "cancelled"
     assert state["speakers"] == [cast["speaker"].id, cast["attendee"].id]
@@ -275,7 +275,7 @@ def test_the_form_keeps_the_end_it_shows_when_only_the_start_is_changed(organise
         "room_id": str(db.session.scalar(select(Room.id))),
         "speakers": [str(cast["speaker"].id)], "moderators": [str(cast["moderator"].id)]})
     assert response.status_code == 302
-    state, _ = releases.drafted_state(cast["organiser"].event, "session", panel_3)
+    state, _ = drafts.drafted_state(cast["organiser"].event, "session", panel_3)
     # the API's lone starts_at would move the end too; the form says 12:30
     assert (state["starts_at"], state["ends_at"]) == (
         "2020-03-31T09:30:00+00:00", "2020-03-31T10:30:00+00:00")
@@ -488,7 +488,7 @@ def test_room_details_and_facilities_are_edited_in_the_draft(organiser, cast):
     assert 'id="facilities-2-kind-error">Must be one of' in response.text
     response = organiser.post(url, data=form)
     assert response.status_code == 302
-    state, _ = releases.drafted_state(cast["organiser"].event, "room", room.id)
+    state, _ = drafts.drafted_state(cast["organiser"].event, "room", room.id)
     assert state["capacity"] == 700 and state["floor"] == "2"
     assert state["facilities"] == [
         {"kind": "entrance", "name": "Main entrance", "where": "Heldenplatz"},

@@ -1,5 +1,6 @@
 """The organisers' and moderators' console: web pages at /console/ on the same operations
-the API views call (schedule.releases, organising.announcements and pings, the audit log).
+the API views call (schedule.drafts and releasing, organising.announcements and pings,
+the audit log).
 
 Everything of it is in this folder: views.py (every route), forms.py (form input into
 the API's own schemas), templates/ and static/ (htmx, vendored: see static/README).

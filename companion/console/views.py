@@ -43,7 +43,7 @@ from ..organising.models import ANNOUNCEMENT_PRIORITIES, PING_TEMPLATES
 from ..organising.schemas import AnnouncementInSchema, PingInSchema
 from ..people import operations as people
 from ..people.models import ROLES, Attendee
-from ..schedule import conflicts, importing, releases, sources
+from ..schedule import changelog, conflicts, delays, drafts, importing, releasing, sources, states
 from ..schedule import operations as schedule
 from ..schedule.models import LANGUAGES, Event, Session, SessionPerson
 from ..schedule.programme import SourceError
@@ -240,7 +240,7 @@ def local_filter(value, fmt: str = "%a %d %b %H:%M") -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        value = releases.instant(value)
+        value = states.instant(value)
     return value.astimezone(ZoneInfo(me().event.timezone)).strftime(fmt)
 
 
@@ -349,7 +349,7 @@ def attendees_by_id() -> dict[int, Attendee]:
         select(Attendee).where(Attendee.event_id == me().event_id).order_by(Attendee.name))}
 
 
-def pending_by_session(plan: releases.Plan) -> dict[int, list[str]]:
+def pending_by_session(plan: changelog.Plan) -> dict[int, list[str]]:
     return {entry["session_id"]: [change["kind"] for change in entry["changes"]]
             for entry in plan.changes if entry["session_id"]}
 
@@ -359,14 +359,14 @@ def pending_by_session(plan: releases.Plan) -> dict[int, list[str]]:
 def agenda():
     event = me().event
     zone = ZoneInfo(event.timezone)
-    sessions = releases.draft_sessions(event)
-    rooms = releases.draft_rooms(event)
-    plan = releases.draft_plan(event)
+    sessions = drafts.draft_sessions(event)
+    rooms = drafts.draft_rooms(event)
+    plan = changelog.draft_plan(event)
     pending = pending_by_session(plan)
     days: dict = {}
     for session_id, state in sorted(sessions.items(),
                                     key=lambda item: (item[1]["starts_at"], item[0])):
-        day = releases.instant(state["starts_at"]).astimezone(zone).date()
+        day = states.instant(state["starts_at"]).astimezone(zone).date()
         days.setdefault(day, []).append({
             "id": session_id, **state,
             "room": (rooms.get(state.get("room_id")) or {}).get("name"),
@@ -392,7 +392,7 @@ def session_form(session_id: int, state: dict, errors: dict | None = None,
     }
     return page("session.html", status, title=f"Edit: {state['title']}", id=session_id,
                 state=state, form=shown, errors=errors or {},
-                rooms=releases.draft_rooms(event), people=attendees_by_id())
+                rooms=drafts.draft_rooms(event), people=attendees_by_id())
 
 
 @blp.route(f"/sessions/<{ID}:session_id>", methods=["GET", "POST"])
@@ -400,7 +400,7 @@ def session_form(session_id: int, state: dict, errors: dict | None = None,
 def edit_session(session_id):
     event = me().event
     try:
-        state, _ = attempt(releases.drafted_state, event, "session", session_id)
+        state, _ = attempt(drafts.drafted_state, event, "session", session_id)
     except Refused as refused:
         return page("refused.html", refused.status, title="Not found", message=refused.message)
     if request.method == "GET":
@@ -429,14 +429,14 @@ def edit_session(session_id):
             raise Refused(422, "The request is not valid.", errors)
         values = load(SessionPatchSchema(), raw)
         changed = {name: value for name, value in values.items()
-                   if (releases.iso(value) if name in ("starts_at", "ends_at") else value)
+                   if (states.iso(value) if name in ("starts_at", "ends_at") else value)
                    != state.get(name)}
         if "starts_at" in changed:  # the form's end as shown: a lone start would move it
             changed["ends_at"] = values["ends_at"]
         if not changed:
             flash("Nothing changed.")
             return redirect(url_for("console.edit_session", session_id=session_id))
-        attempt(releases.update_session, event, me(), session_id, changed)
+        attempt(drafts.update_session, event, me(), session_id, changed)
     except Refused as refused:
         return session_form(session_id, state, refused.errors or {"_schema": [refused.message]},
                             typed, status=refused.status)
@@ -450,7 +450,7 @@ def delay_preview(session_obj: Session, minutes: int, shift_following: bool):
     operation, nothing kept."""
     event = me().event
     try:
-        version = attempt(releases.delay, event, me(), session_obj, minutes,
+        version = attempt(delays.delay, event, me(), session_obj, minutes,
                           shift_following, False, None)
         changes = [dict(entry) for entry in version.changes]
         notified = version.notified
@@ -475,14 +475,14 @@ def running_late(session_id):
     minutes = int(minutes) if minutes in {str(m) for m in LATE_CHOICES} else None
     shift = bool(source.get("shift_following"))
     if request.method == "POST" and minutes is not None:
-        if request.form.get("starts_at") != releases.iso(session_obj.starts_at):
+        if request.form.get("starts_at") != states.iso(session_obj.starts_at):
             flash("This session has moved since the preview: nothing was changed. "
                   "Look at what would move again.")
             return redirect(url_for("console.running_late", session_id=session_id,
                                     minutes=minutes, shift_following=shift or None))
         try:
             values = load(DelaySchema(), {"minutes": minutes, "shift_following": shift})
-            version = attempt(releases.delay, event, me(), session_obj, values["minutes"],
+            version = attempt(delays.delay, event, me(), session_obj, values["minutes"],
                               values["shift_following"], False, None)
         except Refused as refused:
             flash(refused.message)
@@ -494,16 +494,16 @@ def running_late(session_id):
     title, starts = session_obj.title, session_obj.starts_at
     preview = delay_preview(session_obj, minutes, shift) if minutes else None
     return page("late.html", title=f"Running late: {title}", id=session_id,
-                session_title=title, starts_at=starts, expected=releases.iso(starts),
+                session_title=title, starts_at=starts, expected=states.iso(starts),
                 minutes=minutes, shift=shift, choices=LATE_CHOICES, preview=preview)
 
 
 # --- releasing the draft -----------------------------------------------------------
 
-def notified_by_change(event, plan: releases.Plan) -> dict[int, int]:
+def notified_by_change(event, plan: changelog.Plan) -> dict[int, int]:
     """By changed session: how many people its release would push to (those affected,
     less those who switched schedule changes off, unless they speak or moderate)."""
-    affected = releases.affected(event, plan)
+    affected = releasing.affected(event, plan)
     if not affected.sessions:
         return {}
     muted = {a.id for (a,) in db.session.execute(
@@ -521,12 +521,12 @@ def notified_by_change(event, plan: releases.Plan) -> dict[int, int]:
 @once
 def release():
     event = me().event
-    plan = releases.draft_plan(event)
-    version = releases.current_version(event) + 1
+    plan = changelog.draft_plan(event)
+    version = releasing.current_version(event) + 1
     counts = notified_by_change(event, plan)
     note = request.form.get("note", "")[:2000]
-    warnings = conflicts.draft_warnings(event, releases.draft_sessions(event),
-                                        releases.draft_rooms(event))
+    warnings = conflicts.draft_warnings(event, drafts.draft_sessions(event),
+                                        drafts.draft_rooms(event))
     context = {"title": "Release", "changes": plan.changes, "counts": counts,
                "version": version, "note": note, "people": attendees_by_id(),
                "warnings": warnings}
@@ -539,7 +539,7 @@ def release():
         return page("release.html", **context, confirming=True)
     try:
         values = load(PublishSchema(), {"note": note.strip() or None})
-        released = attempt(releases.publish, event, me(), values["note"])
+        released = attempt(releasing.publish, event, me(), values["note"])
     except Refused as refused:
         return page("release.html", refused.status, **context, error=refused.message)
     flash(f"Released version {released.number}; {released.notified} people told.")
@@ -775,9 +775,9 @@ def audit():
 @blp.route("/rooms")
 @organisers_only
 def rooms():
-    plan = releases.draft_plan(me().event)
+    plan = changelog.draft_plan(me().event)
     pending = {entry["room_id"] for entry in plan.changes if entry["room_id"]}
-    return page("rooms.html", title="Rooms", rooms=releases.draft_rooms(me().event),
+    return page("rooms.html", title="Rooms", rooms=drafts.draft_rooms(me().event),
                 pending=pending)
 
 
@@ -825,7 +825,7 @@ def form_row(name: str, used: list[int]) -> str:
 def edit_room(room_id):
     event = me().event
     try:
-        state, _ = attempt(releases.drafted_state, event, "room", room_id)
+        state, _ = attempt(drafts.drafted_state, event, "room", room_id)
     except Refused as refused:
         return page("refused.html", refused.status, title="Not found", message=refused.message)
     errors, status, shown = {}, 200, dict(state)
@@ -838,7 +838,7 @@ def edit_room(room_id):
             values = load(RoomPatchSchema(), raw)
             changed = {k: v for k, v in values.items() if v != state.get(k)}
             if changed:
-                attempt(releases.update_room, event, me(), room_id, changed)
+                attempt(drafts.update_room, event, me(), room_id, changed)
                 flash(f"Saved in the draft: {values['name']}. Release it when ready.")
             else:
                 flash("Nothing changed.")

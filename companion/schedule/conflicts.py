@@ -2,7 +2,7 @@
 once, a linked speaker or moderator in two places at once, a session running past the
 end of its event day. Warnings only: a release goes ahead whatever they say.
 
-Worked out from the draft's states (``releases.draft_sessions`` and ``draft_rooms``):
+Worked out from the draft's states (``drafts.draft_sessions`` and ``draft_rooms``):
 the sessions of each room and of each person are sorted by start and swept once, so a
 1,000-session schedule costs a sort, not a million comparisons.
 """
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..people.models import Attendee
 from .days import day_bounds, event_day
-from .releases import instant
+from .states import instant
 
 KINDS = ("room_overlap", "person_overlap", "past_day_end")
 
