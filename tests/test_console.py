@@ -351,6 +351,27 @@ def test_running_late_previews_without_keeping_anything_then_releases(organiser,
     assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 2
 
 
+def test_the_running_late_preview_plans_without_writing_and_counts_as_the_release_tells(
+        organiser, cast, statements):
+    panel_3 = session_id("panel-3")
+    url = f"/console/sessions/{panel_3}/late"
+    statements.clear()
+    page = organiser.get(url, query_string={"minutes": "10", "shift_following": "1"}).text
+    assert "moved from 11:00 to 11:10" in page
+    writes = [sql for sql in statements
+              if sql.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")
+              or "SAVEPOINT" in sql.upper()]
+    assert writes == []
+    told = re.search(r"(\d+) people would be told", page).group(1)
+    token = CSRF.search(page).group(1)
+    expected = re.search(r'name="starts_at" value="([^"]+)"', page).group(1)
+    response = organiser.post(url, data={"csrf_token": token, "minutes": "10",
+                                         "shift_following": "1", "starts_at": expected},
+                              follow_redirects=True)
+    assert f"{told} people told." in response.text
+    assert int(told) >= 1  # the speaker at least
+
+
 # --- announcements ---------------------------------------------------------------------
 
 def test_an_announcement_counts_its_audience_live_and_goes_to_speakers_only(

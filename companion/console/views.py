@@ -446,19 +446,15 @@ def edit_session(session_id):
 
 
 def delay_preview(session_obj: Session, minutes: int, shift_following: bool):
-    """What a delay would release, found by doing it and rolling it back: the same
-    operation, nothing kept."""
+    """What a delay would release, from the plan the delay itself would apply: its
+    changes, how many people would be told, or why it would be refused. Writes nothing."""
     event = me().event
+    the_plan = delays.plan_delay(event, session_obj, minutes, shift_following)
     try:
-        version = attempt(delays.delay, event, me(), session_obj, minutes,
-                          shift_following, False, None)
-        changes = [dict(entry) for entry in version.changes]
-        notified = version.notified
-        return changes, notified, None
+        attempt(delays.refuse_late, event, the_plan, False)
     except Refused as refused:
         return [], 0, refused.message
-    finally:
-        db.session.rollback()
+    return the_plan.changes, len(told(event, the_plan)), None
 
 
 @blp.route(f"/sessions/<{ID}:session_id>/late", methods=["GET", "POST"])
@@ -500,19 +496,25 @@ def running_late(session_id):
 
 # --- releasing the draft -----------------------------------------------------------
 
-def notified_by_change(event, plan: changelog.Plan) -> dict[int, int]:
-    """By changed session: how many people its release would push to (those affected,
-    less those who switched schedule changes off, unless they speak or moderate)."""
+def told(event, plan: changelog.Plan) -> dict[int, list[int]]:
+    """By attendee a release of this plan would push to: the changed sessions it names
+    (those affected, less those who switched schedule changes off, unless they speak or
+    moderate)."""
     affected = releasing.affected(event, plan)
     if not affected.sessions:
         return {}
     muted = {a.id for (a,) in db.session.execute(
         select(Attendee).where(Attendee.id.in_(list(affected.sessions))))
         if not (a.notify or {}).get("schedule_changes", True)} - affected.always
+    return {attendee_id: session_ids for attendee_id, session_ids in affected.sessions.items()
+            if attendee_id not in muted}
+
+
+def notified_by_change(event, plan: changelog.Plan) -> dict[int, int]:
+    """By changed session: how many people its release would push to."""
     counts: Counter = Counter()
-    for attendee_id, session_ids in affected.sessions.items():
-        if attendee_id not in muted:
-            counts.update(session_ids)
+    for session_ids in told(event, plan).values():
+        counts.update(session_ids)
     return dict(counts)
 
 
