@@ -9,7 +9,7 @@ from ..schedule import operations as schedule
 from ..schedule.models import Session
 from ..schedule.schemas import DelaySchema, SessionPatchSchema
 from .forms import Refused, attempt, from_local, ids, load, local_value, number, text_or_none
-from .pages import ID, attendees_by_id, blp, me, once, organisers_only, page
+from .pages import ID, attendees_by_id, blp, me, not_found, once, organisers_only, page
 from .release import told
 
 LATE_CHOICES = (5, 10, 15)
@@ -68,7 +68,7 @@ def edit_session(session_id):
     try:
         state, _ = attempt(drafts.drafted_state, event, "session", session_id)
     except Refused as refused:
-        return page("refused.html", refused.status, title="Not found", message=refused.message)
+        return not_found(refused)
     if request.method == "GET":
         return session_form(session_id, state)
     form, errors = request.form, {}
@@ -131,7 +131,7 @@ def running_late(session_id):
     try:
         session_obj = attempt(schedule.get_session, event, session_id)
     except Refused as refused:
-        return page("refused.html", refused.status, title="Not found", message=refused.message)
+        return not_found(refused)
     source = request.form if request.method == "POST" else request.args
     minutes = source.get("minutes", "")
     minutes = int(minutes) if minutes in {str(m) for m in LATE_CHOICES} else None

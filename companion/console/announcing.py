@@ -49,6 +49,16 @@ def announcement_page(status: int = 200, errors: dict | None = None, form=None):
                 sending=REFRESH)
 
 
+def announce(raw: dict, errors: dict):
+    """The announcement of the form (a dry run when ``raw`` says so); `Refused` when
+    the form or the API refuses it."""
+    if errors:
+        raise Refused(422, "The request is not valid.", errors)
+    values = load(AnnouncementInSchema(), raw)
+    report, _ = attempt(announcements.create, me().event, me(), values)
+    return report
+
+
 @blp.route("/announcements", methods=["GET", "POST"])
 @organisers_only
 @once
@@ -57,10 +67,7 @@ def announcements_page():
         return announcement_page()
     raw, errors = announcement_input(request.form)
     try:
-        if errors:
-            raise Refused(422, "The request is not valid.", errors)
-        values = load(AnnouncementInSchema(), raw)
-        report, _ = attempt(announcements.create, me().event, me(), values)
+        report = announce(raw, errors)
     except Refused as refused:
         return announcement_page(refused.status,
                                  refused.errors or {"_schema": [refused.message]},
@@ -93,10 +100,7 @@ def announcement_count():
     raw["body"] = raw["body"].strip() or "-"
     raw["dry_run"] = True
     try:
-        if errors:
-            raise Refused(422, "The request is not valid.", errors)
-        values = load(AnnouncementInSchema(), raw)
-        report, _ = attempt(announcements.create, me().event, me(), values)
+        report = announce(raw, errors)
     except Refused as refused:
         return page("_count.html", 200, report=None, errors=refused.errors,
                     message=refused.message)

@@ -218,6 +218,11 @@ def page(template: str, status: int = 200, **context):
     return render_template(f"console/{template}", **context), status
 
 
+def not_found(refused):
+    """The page of an item the operation did not find (`forms.Refused`)."""
+    return page("refused.html", refused.status, title="Not found", message=refused.message)
+
+
 def attendees_by_id() -> dict[int, Attendee]:
     return {a.id: a for a in db.session.scalars(
         select(Attendee).where(Attendee.event_id == me().event_id).order_by(Attendee.name))}

@@ -5,7 +5,7 @@ from flask import flash, redirect, request, url_for
 from ..schedule import changelog, drafts
 from ..schedule.schemas import FACILITY_KINDS, RoomPatchSchema
 from .forms import Refused, attempt, load, number, text_or_none
-from .pages import ID, blp, me, organisers_only, page
+from .pages import ID, blp, me, not_found, organisers_only, page
 
 
 @blp.route("/rooms")
@@ -63,7 +63,7 @@ def edit_room(room_id):
     try:
         state, _ = attempt(drafts.drafted_state, event, "room", room_id)
     except Refused as refused:
-        return page("refused.html", refused.status, title="Not found", message=refused.message)
+        return not_found(refused)
     errors, status, shown = {}, 200, dict(state)
     if request.method == "POST":
         raw, errors = room_input(request.form)

@@ -103,25 +103,26 @@ def drop_draft(target: str, target_id: int) -> None:
                                                DraftEdit.target_id == target_id))
 
 
-def draft_rooms(event: Event) -> dict[int, dict]:
-    """The rooms as the next release will have them."""
-    rooms = {room_id: room_state(room) for room_id, room in live_rooms(event).items()}
-    for edit in draft_edits(event, "room"):
+def drafted(event: Event, target: str) -> dict[int, dict]:
+    """The event's sessions or rooms as the next release will have them, by id."""
+    if target == "session":
+        items = {sid: session_state(s) for sid, s in live_sessions(event).items()}
+    else:
+        items = {room_id: room_state(room) for room_id, room in live_rooms(event).items()}
+    for edit in draft_edits(event, target):
         if edit.state is None:
-            rooms.pop(edit.target_id, None)
+            items.pop(edit.target_id, None)
         else:
-            rooms[edit.target_id] = edit.state
-    return rooms
+            items[edit.target_id] = edit.state
+    return items
+
+
+def draft_rooms(event: Event) -> dict[int, dict]:
+    return drafted(event, "room")
 
 
 def draft_sessions(event: Event) -> dict[int, dict]:
-    sessions = {sid: session_state(s) for sid, s in live_sessions(event).items()}
-    for edit in draft_edits(event, "session"):
-        if edit.state is None:
-            sessions.pop(edit.target_id, None)
-        else:
-            sessions[edit.target_id] = edit.state
-    return sessions
+    return drafted(event, "session")
 
 
 def shown(event: Event, target_id: int, state: dict, released: bool) -> SimpleNamespace:
