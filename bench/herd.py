@@ -39,7 +39,7 @@ from reads import cpu_by_party, cpu_seconds, etags_of, seed, serve, spent, stop
 from companion import create_app
 from companion.extensions import db
 from companion.schedule import operations as schedule_ops
-from companion.schedule import releases
+from companion.schedule import drafts, releasing, states
 
 BENCH = Path(__file__).resolve().parent
 
@@ -48,9 +48,9 @@ def release_a_change(app) -> int:
     with app.app_context():
         event = schedule_ops.get_event("alliance-2020")
         session = next(s for s in event.sessions if s.kind == "panel")
-        state = {**releases.session_state(session), "title": f"{session.title} (updated)"}
-        releases.put_draft(event, "session", session.id, state)
-        version = releases.publish(event, None, "Herd bench").number
+        state = {**states.session_state(session), "title": f"{session.title} (updated)"}
+        drafts.put_draft(event, "session", session.id, state)
+        version = releasing.publish(event, None, "Herd bench").number
         db.session.commit()
         return version
 
@@ -120,7 +120,7 @@ def main():
         with app.app_context():
             upgrade()
             tokens = seed(args.phones)
-            version = schedule_ops.get_event("alliance-2020") and releases.current_version(
+            version = schedule_ops.get_event("alliance-2020") and releasing.current_version(
                 schedule_ops.get_event("alliance-2020"))
             db.engine.dispose()
         env = {**os.environ, "DATABASE_URL": database, "COMPANION_ENV": "production",

@@ -20,7 +20,7 @@ from .people import devices, importer
 from .people.cli import append_codes
 from .people.models import Attendee
 from .people.operations import update_preferences
-from .schedule import releases
+from .schedule import drafts, releasing, states
 from .schedule.models import Event, Session
 
 CODES_FILE = "demo-codes.csv"
@@ -94,19 +94,19 @@ def put_on_panel(event: Event, speaker: Attendee, moderator: Attendee,
     edits waiting there (a release would publish those too)."""
     panel = db.session.scalar(
         select(Session).where(Session.event_id == event.id, Session.key == PANEL))
-    live = releases.session_state(panel)
+    live = states.session_state(panel)
     if speaker.id in live["speakers"] and moderator.id in live["moderators"]:
         return "on it already"
-    others_waiting = bool(releases.draft_edits(event))
-    drafted, _ = releases.drafted_state(event, "session", panel.id)
+    others_waiting = bool(drafts.draft_edits(event))
+    drafted, _ = drafts.drafted_state(event, "session", panel.id)
     wanted = {
         "speakers": drafted["speakers"] + [speaker.id] * (speaker.id not in drafted["speakers"]),
         "moderators": drafted["moderators"]
         + [moderator.id] * (moderator.id not in drafted["moderators"]),
     }
     if wanted != {role: drafted[role] for role in wanted}:
-        releases.update_session(event, organiser, panel.id, wanted)
+        drafts.update_session(event, organiser, panel.id, wanted)
     if others_waiting:
         return "waiting in the draft beside other edits: publish them in the console"
-    version = releases.publish(event, organiser, NOTE)
+    version = releasing.publish(event, organiser, NOTE)
     return f"released as version {version.number}"

@@ -31,7 +31,7 @@ that same transaction (nothing commits until the request or command does).
   them, without the answer); each returns lists of rows by table.
 - `schedule_released` (sender: the event; ``version``: the new `ScheduleVersion`,
   ``sessions``: the live sessions it changed or added, ``removed``: ids of the sessions
-  it removed, ``affected``: `companion.schedule.releases.Affected`, who is concerned,
+  it removed, ``affected``: `companion.schedule.releasing.Affected`, who is concerned,
   found before the rows changed): an organiser released a version (publish, delay,
   moving the event). Received by ``notifications.releases.on_schedule_released``
   (re-plans those sessions' reminders, cancels a removed session's, and queues one

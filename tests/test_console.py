@@ -15,7 +15,7 @@ from companion.extensions import db
 from companion.organising.audit import AuditEntry
 from companion.organising.models import Announcement, Ping
 from companion.schedule import operations as schedule_ops
-from companion.schedule import releases
+from companion.schedule import drafts
 from companion.schedule.models import DraftEdit, Room, ScheduleVersion, Session, SessionPerson
 from notifications.models import OutboxMessage
 
@@ -255,7 +255,7 @@ def test_an_edit_is_the_apis_edit_speakers_moderators_link_and_cancel(organiser,
         "moderators": [str(cast["moderator"].id)],
         "online_url": "https://stream.example.org/panel-3", "cancelled": "1"})
     assert response.status_code == 302
-    state, released = releases.drafted_state(cast["organiser"].event, "session", panel_3)
+    state, released = drafts.drafted_state(cast["organiser"].event, "session", panel_3)
     assert released
     assert state["title"] == "Panel 3 (renamed)" and state["status"] == "cancelled"
     assert state["speakers"] == [cast["speaker"].id, cast["attendee"].id]
@@ -275,7 +275,7 @@ def test_the_form_keeps_the_end_it_shows_when_only_the_start_is_changed(organise
         "room_id": str(db.session.scalar(select(Room.id))),
         "speakers": [str(cast["speaker"].id)], "moderators": [str(cast["moderator"].id)]})
     assert response.status_code == 302
-    state, _ = releases.drafted_state(cast["organiser"].event, "session", panel_3)
+    state, _ = drafts.drafted_state(cast["organiser"].event, "session", panel_3)
     # the API's lone starts_at would move the end too; the form says 12:30
     assert (state["starts_at"], state["ends_at"]) == (
         "2020-03-31T09:30:00+00:00", "2020-03-31T10:30:00+00:00")
@@ -349,6 +349,27 @@ def test_running_late_previews_without_keeping_anything_then_releases(organiser,
     assert db.session.get(Session, panel_3).starts_at == datetime.fromisoformat(
         "2020-03-31T09:10:00+00:00")
     assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 2
+
+
+def test_the_running_late_preview_plans_without_writing_and_counts_as_the_release_tells(
+        organiser, cast, statements):
+    panel_3 = session_id("panel-3")
+    url = f"/console/sessions/{panel_3}/late"
+    statements.clear()
+    page = organiser.get(url, query_string={"minutes": "10", "shift_following": "1"}).text
+    assert "moved from 11:00 to 11:10" in page
+    writes = [sql for sql in statements
+              if sql.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")
+              or "SAVEPOINT" in sql.upper()]
+    assert writes == []
+    told = re.search(r"(\d+) people would be told", page).group(1)
+    token = CSRF.search(page).group(1)
+    expected = re.search(r'name="starts_at" value="([^"]+)"', page).group(1)
+    response = organiser.post(url, data={"csrf_token": token, "minutes": "10",
+                                         "shift_following": "1", "starts_at": expected},
+                              follow_redirects=True)
+    assert f"{told} people told." in response.text
+    assert int(told) >= 1  # the speaker at least
 
 
 # --- announcements ---------------------------------------------------------------------
@@ -488,7 +509,7 @@ def test_room_details_and_facilities_are_edited_in_the_draft(organiser, cast):
     assert 'id="facilities-2-kind-error">Must be one of' in response.text
     response = organiser.post(url, data=form)
     assert response.status_code == 302
-    state, _ = releases.drafted_state(cast["organiser"].event, "room", room.id)
+    state, _ = drafts.drafted_state(cast["organiser"].event, "room", room.id)
     assert state["capacity"] == 700 and state["floor"] == "2"
     assert state["facilities"] == [
         {"kind": "entrance", "name": "Main entrance", "where": "Heldenplatz"},

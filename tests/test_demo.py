@@ -97,19 +97,19 @@ def test_18_other_draft_edits_are_not_released_by_the_rehearsal(app, client, run
                                                                   tmp_path):
     """An organiser's pending edit stays a draft: the demo people wait beside it."""
     from companion.schedule import operations as schedule_ops
-    from companion.schedule import releases
+    from companion.schedule import drafts
 
     app.instance_path = str(tmp_path)
     assert runner.invoke(args=["seed"]).exit_code == 0
     event = schedule_ops.get_event("alliance-2020")
     closing = db.session.scalar(select(Session).where(Session.key == "closing"))
-    releases.update_session(event, None, closing.id, {"title": "Closing words"})
+    drafts.update_session(event, None, closing.id, {"title": "Closing words"})
     db.session.commit()
     result = runner.invoke(args=["seed", "--rehearsal"])
     assert result.exit_code == 0, result.output
     assert "waiting in the draft" in result.output
     assert demo_releases(client) == []
-    draft = releases.draft_sessions(event)
+    draft = drafts.draft_sessions(event)
     assert draft[closing.id]["title"] == "Closing words"
     panel = next(state for state in draft.values() if state["key"] == "panel-1")
     assert len(panel["speakers"]) == len(panel["moderators"]) == 1

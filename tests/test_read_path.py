@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from companion import readcache
 from companion.extensions import db
 from companion.people.models import Bookmark
-from companion.schedule import releases
+from companion.schedule import drafts, releasing, states
 from companion.schedule.models import SessionPerson
 
 ME = "/api/v1/me/schedule"
@@ -46,11 +46,11 @@ def test_a_current_etag_is_304_and_bookmarks_preferences_releases_change_it(
     etag = etag_of(client, headers)
 
     # A draft edit changes nothing public; its release does.
-    state = {**releases.session_state(session), "title": "Renamed"}
-    releases.put_draft(conference, "session", session.id, state)
+    state = {**states.session_state(session), "title": "Renamed"}
+    drafts.put_draft(conference, "session", session.id, state)
     db.session.commit()
     assert not modified(client, headers, etag)
-    releases.publish(conference, None, "Renamed")
+    releasing.publish(conference, None, "Renamed")
     db.session.commit()
     assert modified(client, headers, etag)
 
@@ -119,11 +119,11 @@ def test_the_phones_request_and_a_paged_one_answer_the_same(
             if item["session"]["id"] == by_key["lunch"].id] == [["following"]]
 
     session = by_key["panel-2"]
-    releases.put_draft(conference, "session", session.id,
-                       {**releases.session_state(session), "title": "Panel 2, retitled",
+    drafts.put_draft(conference, "session", session.id,
+                       {**states.session_state(session), "title": "Panel 2, retitled",
                         "status": "cancelled"})
     db.session.commit()
-    releases.publish(conference, None, "Retitled and cancelled")
+    releasing.publish(conference, None, "Retitled and cancelled")
     db.session.commit()
     for attendee in attendees:
         changed = [item for item in answers(bearer(attendee))
@@ -157,11 +157,11 @@ def test_the_changes_since_follow_a_release(client, conference):
     assert len(client.get(url, query_string={"since": 0}).json["sessions"]) == 12
     assert client.get(url, query_string={"since": 1}).json["sessions"] == []
     session = conference.sessions[2]
-    releases.put_draft(conference, "session", session.id,
-                       {**releases.session_state(session), "title": "Retitled"})
+    drafts.put_draft(conference, "session", session.id,
+                       {**states.session_state(session), "title": "Retitled"})
     db.session.commit()
     assert client.get(url, query_string={"since": 1}).json["sessions"] == []
-    releases.publish(conference, None, "Retitled")
+    releasing.publish(conference, None, "Retitled")
     db.session.commit()
     changed = client.get(url, query_string={"since": 1}).json
     assert changed["version"] == 2

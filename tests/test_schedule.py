@@ -151,15 +151,15 @@ def test_polled_reads_carry_etags(client, conference, path):
 def test_etag_changes_when_the_agenda_changes(app, client, conference):
     """The live tables change only by a release (releases.py); the kept answer follows."""
     from companion.extensions import db
-    from companion.schedule import releases
+    from companion.schedule import drafts, releasing, states
 
     etag = client.get(f"{BASE}/sessions").headers["ETag"]
     session = conference.sessions[4]
-    state = {**releases.session_state(session), "status": "cancelled"}
-    releases.put_draft(conference, "session", session.id, state)
+    state = {**states.session_state(session), "status": "cancelled"}
+    drafts.put_draft(conference, "session", session.id, state)
     db.session.commit()
     assert client.get(f"{BASE}/sessions", headers={"If-None-Match": etag}).status_code == 304
-    releases.publish(conference, None, "Cancelled")
+    releasing.publish(conference, None, "Cancelled")
     db.session.commit()
     response = client.get(f"{BASE}/sessions", headers={"If-None-Match": etag})
     assert response.status_code == 200

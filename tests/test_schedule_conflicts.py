@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from companion.extensions import db
-from companion.schedule import conflicts, releases
+from companion.schedule import conflicts, drafts, states
 from companion.schedule.operations import get_event
 from companion.schedule.models import Session
 
@@ -99,8 +99,8 @@ def test_a_speaker_in_two_places_at_once(client, who):
 
 def test_a_session_past_the_end_of_its_day_and_warnings_never_block(client, who):
     panel_4 = key("panel-4")
-    state, _ = releases.drafted_state(get_event("alliance-2020"), "session", panel_4)
-    starts = releases.instant(state["starts_at"])
+    state, _ = drafts.drafted_state(get_event("alliance-2020"), "session", panel_4)
+    starts = states.instant(state["starts_at"])
     patch(client, who, panel_4, ends_at=(starts.replace(hour=22, minute=30)).isoformat(),
           force=True)  # 00:30 in Vienna the next morning
     warnings = of_kind(draft(client, who)["warnings"], "past_day_end")

@@ -16,7 +16,7 @@ from companion.extensions import db
 from companion.organising.audit import AuditEntry
 from companion.people.models import Attendee, Bookmark
 from companion.schedule import operations as schedule_ops
-from companion.schedule import releases
+from companion.schedule.drafts import create_session, update_session
 from companion.schedule.models import (
     DraftEdit,
     Event,
@@ -24,6 +24,7 @@ from companion.schedule.models import (
     Session,
     SessionPerson,
 )
+from companion.schedule.states import instant
 from notifications import outbox, reminders
 from notifications import releases as notification_releases
 from notifications.models import (
@@ -909,11 +910,11 @@ def test_two_draft_edits_at_once_both_succeed(edit, pg_conference, make_pg_app):
                 event = db.session.get(Event, event_id)
                 actor = db.session.get(Attendee, organiser_id)
                 if edit == "create":
-                    values = {**new, "starts_at": releases.instant(new["starts_at"]),
-                              "ends_at": releases.instant(new["ends_at"])}
-                    answers["first"] = releases.create_session(event, actor, values).id
+                    values = {**new, "starts_at": instant(new["starts_at"]),
+                              "ends_at": instant(new["ends_at"])}
+                    answers["first"] = create_session(event, actor, values).id
                 else:
-                    releases.update_session(event, actor, keynotes, {"title": "First"})
+                    update_session(event, actor, keynotes, {"title": "First"})
             finally:
                 wrote.set()  # the second goes ahead alone if the first failed
             go_on.wait()
@@ -982,3 +983,15 @@ def test_a_move_past_the_year_9999_is_a_422(client, event, key, make_attendee, b
     assert response.status_code == 422, response.json
     assert set(response.json) == SHAPE
     assert "starts_at" in response.json["errors"]["json"]  # outside the instants taken
+
+
+def test_the_session_fields_are_named_once_and_cover_the_session():
+    """Every column of a session (and its people) is a field of `states.SESSION`, which
+    drafts, diffs, applies and serves them; each field's change is one a changelog tells."""
+    from companion.schedule import changelog, states
+
+    columns = {column.key for column in Session.__table__.columns} - {"id", "event_id"}
+    assert columns | {"speakers", "moderators"} == set(states.SESSION_FIELDS)
+    assert {f.change for f in states.SESSION} - {None} <= set(changelog.PRIORITY)
+    assert set(states.NEW_SESSION) == set(states.SESSION_FIELDS) - {
+        "guid", "kind", "title", "starts_at", "ends_at"}

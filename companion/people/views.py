@@ -16,7 +16,7 @@ from ..extensions import MAX_ID
 from ..pagination import MAX_PAGE_SIZE, PAGE_SIZE, Blueprint, paginate
 from ..readcache import read_row
 from ..schedule.models import Event
-from ..schedule.releases import released_version
+from ..schedule.releasing import released_version
 from ..timeutil import utcnow
 from . import calendar, devices, operations, privacy
 from .agenda import kept_release, released_agenda

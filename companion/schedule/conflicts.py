@@ -2,7 +2,7 @@
 once, a linked speaker or moderator in two places at once, a session running past the
 end of its event day. Warnings only: a release goes ahead whatever they say.
 
-Worked out from the draft's states (``releases.draft_sessions`` and ``draft_rooms``):
+Worked out from the draft's states (``drafts.draft_sessions`` and ``draft_rooms``):
 the sessions of each room and of each person are sorted by start and swept once, so a
 1,000-session schedule costs a sort, not a million comparisons.
 """
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..people.models import Attendee
 from .days import day_bounds, event_day
-from .releases import instant
+from .states import instant
 
 KINDS = ("room_overlap", "person_overlap", "past_day_end")
 
@@ -46,9 +46,9 @@ def overlapping(items: list[tuple[datetime, datetime, int]]) -> list[tuple[int, 
     return pairs
 
 
-def draft_warnings(event, sessions: dict[int, dict], rooms: dict[int, dict]) -> list[dict]:
-    """``[{"kind", "session_ids", "message"}]``, in time order."""
-    zone = ZoneInfo(event.timezone)
+def placed(sessions: dict[int, dict]) -> tuple[dict, dict[int, list], dict[int, list]]:
+    """The sessions that take place (not cancelled): their times by id, and
+    ``(starts, ends, session_id)`` by room and by linked person."""
     times = {}
     by_room: dict[int, list] = {}
     by_person: dict[int, list] = {}
@@ -62,6 +62,13 @@ def draft_warnings(event, sessions: dict[int, dict], rooms: dict[int, dict]) -> 
             by_room.setdefault(state["room_id"], []).append(item)
         for person_id in linked(state.get("speakers")) | linked(state.get("moderators")):
             by_person.setdefault(person_id, []).append(item)
+    return times, by_room, by_person
+
+
+def draft_warnings(event, sessions: dict[int, dict], rooms: dict[int, dict]) -> list[dict]:
+    """``[{"kind", "session_ids", "message"}]``, in time order."""
+    zone = ZoneInfo(event.timezone)
+    times, by_room, by_person = placed(sessions)
 
     def when(session_id: int) -> str:
         starts, ends = (moment.astimezone(zone) for moment in times[session_id])

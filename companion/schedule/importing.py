@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..people.models import Attendee
-from . import releases, sources
+from . import changelog, delays, drafts, releasing, sources, states
 from .models import Event, ScheduleVersion
 from ..timeutil import utcnow
 from .days import event_day
@@ -84,15 +84,15 @@ def import_programme(programme: Programme, slug: str, *, actor: Attendee | None 
         event = create_event(programme, slug, zone)
         publish = True
     else:
-        releases.hold(event)
+        releasing.hold(event)
     targets = target_states(event, programme)
     if not created and not differs(event, targets):
         return Imported(event, False, None, [], warnings)
     write_draft(event, targets)
     if not publish:
-        return Imported(event, False, None, releases.draft_plan(event).changes, warnings)
+        return Imported(event, False, None, changelog.draft_plan(event).changes, warnings)
     adopt_event_fields(event, programme)
-    version = releases.publish(
+    version = releasing.publish(
         event, actor, note or ("Imported" if created else "A new version of the programme"))
     return Imported(event, created, version, version.changes, warnings)
 
@@ -137,13 +137,13 @@ class Targets:
 
 
 def target_states(event: Event, programme: Programme) -> Targets:
-    rooms = releases.draft_rooms(event)
-    sessions = releases.draft_sessions(event)
+    rooms = drafts.draft_rooms(event)
+    sessions = drafts.draft_sessions(event)
     targets = Targets(drafted_rooms=rooms, drafted_sessions=sessions)
     room_ids = {state["name"]: room_id for room_id, state in rooms.items()}
     for room in programme.rooms:
         fields = {"name": room.name, **{k: v for k, v in room.details.items()
-                                        if v is not None and k in releases.ROOM_FIELDS}}
+                                        if v is not None and k in states.ROOM_FIELDS}}
         if room.key:
             fields["key"] = room.key
         if room.name in room_ids:
@@ -151,12 +151,12 @@ def target_states(event: Event, programme: Programme) -> Targets:
             targets.room_fields[room_id] = fields
             targets.rooms[room_id] = {**rooms[room_id], **fields}
         else:
-            targets.new_rooms.append({**{n: None for n in releases.ROOM_FIELDS}, **fields})
+            targets.new_rooms.append({**{n: None for n in states.ROOM_FIELDS}, **fields})
     names = {r.name for r in programme.rooms}
     for session in programme.sessions:  # a room only its sessions name
         if session.room and session.room not in names and session.room not in room_ids:
             names.add(session.room)
-            targets.new_rooms.append({**{n: None for n in releases.ROOM_FIELDS},
+            targets.new_rooms.append({**{n: None for n in states.ROOM_FIELDS},
                                       "name": session.room})
 
     by_guid = {state.get("guid"): session_id for session_id, state in sessions.items()}
@@ -164,10 +164,10 @@ def target_states(event: Event, programme: Programme) -> Targets:
     seen = set()
     for item in programme.sessions:
         session_id = by_guid.get(item.guid)
-        before = sessions.get(session_id) or releases.NEW_SESSION
+        before = sessions.get(session_id) or states.NEW_SESSION
         fields = session_fields(item, before, linked.get(session_id, {}))
         if session_id is None:
-            targets.new_sessions.append({**releases.NEW_SESSION, **fields})
+            targets.new_sessions.append({**states.NEW_SESSION, **fields})
         else:
             seen.add(session_id)
             targets.session_fields[session_id] = fields
@@ -185,7 +185,7 @@ def session_fields(item: ProgrammeSession, before: dict, linked: dict[str, int])
         "guid": item.guid, "key": item.key if item.key is not None else before.get("key"),
         "kind": item.kind, "title": item.title, "description": item.description,
         "topics": list(item.topics), "language": item.language,
-        "starts_at": releases.iso(item.starts_at), "ends_at": releases.iso(item.ends_at),
+        "starts_at": states.iso(item.starts_at), "ends_at": states.iso(item.ends_at),
         "room": item.room, "status": "scheduled",
         # A name an organiser linked to an attendee is that attendee, not a name.
         "speaker_names": [name for name in item.speakers if name.casefold() not in linked],
@@ -219,23 +219,23 @@ def differs(event: Event, targets: Targets) -> bool:
     aside): new items, or known ones whose released state the file's fields change."""
     if targets.new_rooms or targets.new_sessions:
         return True
-    live_rooms = releases.live_rooms(event)
+    live_rooms = states.live_rooms(event)
     room_ids = {room.name: room_id for room_id, room in live_rooms.items()}
     for room_id, fields in targets.room_fields.items():
         room = live_rooms.get(room_id)
         if room is None or any(getattr(room, k) != v for k, v in fields.items()):
             return True
-    live = releases.live_sessions(event)
-    states = {}
+    live = states.live_sessions(event)
+    new_states = {}
     for session_id, fields in targets.session_fields.items():
         session = live.get(session_id)
         if session is None:
             return True
-        before = releases.session_state(session)
+        before = states.session_state(session)
         after = {**before, **resolved(fields, room_ids)}
         if after != before:
-            states[session_id] = after
-    return bool(states) and bool(releases.plan(event, states, {}).changes)
+            new_states[session_id] = after
+    return bool(new_states) and bool(changelog.plan(event, new_states, {}).changes)
 
 
 def write_draft(event: Event, targets: Targets) -> None:
@@ -243,15 +243,15 @@ def write_draft(event: Event, targets: Targets) -> None:
     room_ids = {state["name"]: room_id for room_id, state in targets.drafted_rooms.items()}
     for room_id, state in targets.rooms.items():
         if targets.drafted_rooms.get(room_id) != state:
-            releases.put_draft(event, "room", room_id, state)
+            drafts.put_draft(event, "room", room_id, state)
     for state in targets.new_rooms:
-        room_ids[state["name"]] = releases.new_draft(event, "room", state)
+        room_ids[state["name"]] = drafts.new_draft(event, "room", state)
     for session_id, state in targets.sessions.items():
         state = resolved(state, room_ids)
         if targets.drafted_sessions.get(session_id) != state:
-            releases.put_draft(event, "session", session_id, state)
+            drafts.put_draft(event, "session", session_id, state)
     for state in targets.new_sessions:
-        releases.new_draft(event, "session", resolved(state, room_ids))
+        drafts.new_draft(event, "session", resolved(state, room_ids))
 
 
 def programme_from_conference(data: dict) -> Programme:
@@ -266,10 +266,10 @@ def shift_programme(programme: Programme, days: int = 0,
     still, and the event's days with them (a rehearsal of an event not yet made)."""
     zone = programme.timezone or "UTC"
     for session in programme.sessions:
-        session.starts_at = releases.instant(
-            releases.shifted(releases.iso(session.starts_at), days, zone, offset))
-        session.ends_at = releases.instant(
-            releases.shifted(releases.iso(session.ends_at), days, zone, offset))
+        session.starts_at = states.instant(
+            delays.shifted(states.iso(session.starts_at), days, zone, offset))
+        session.ends_at = states.instant(
+            delays.shifted(states.iso(session.ends_at), days, zone, offset))
     if offset and programme.sessions:
         probe = Event(timezone=zone, day_change=programme.day_change)
         programme.starts_on = event_day(probe, min(s.starts_at for s in programme.sessions))
@@ -327,9 +327,9 @@ def seed_conference(data: dict | None = None, shift_to: date | None = None,
     days = (shift_to - event.starts_on).days if shift_to else 0
     offset = timedelta(0)
     if rehearsal_lead:
-        live = [(s.kind, s.starts_at) for s in releases.live_sessions(event).values()]
+        live = [(s.kind, s.starts_at) for s in states.live_sessions(event).values()]
         offset = rehearsal_offset(first_panel_start(live), now, rehearsal_lead)
     if not days and not offset:
         return Seeded(event, False, None)
-    version = releases.move_event(event, None, days, {}, None, offset=offset)
+    version = delays.move_event(event, None, days, {}, None, offset=offset)
     return Seeded(event, False, version)

@@ -1,5 +1,5 @@
 """Agenda routes: the public reads and exports (released schedule, polled, ETags), and
-the organisers' edits, drafts and releases (see releases.py)."""
+the organisers' edits, drafts and releases (see drafts.py and releasing.py)."""
 
 from flask import current_app, request
 from flask.views import MethodView
@@ -12,7 +12,8 @@ from ..extensions import MAX_ID, db
 from ..idempotency import idempotent
 from ..pagination import Blueprint, paginate
 from ..readcache import kept_per_version, read_row
-from . import conflicts, exports, importing, operations, releases, sources
+from . import (changelog, conflicts, delays, drafts, exports, importing, operations, releasing,
+               sources)
 from .programme import SourceError
 from .models import Event, ScheduleVersion
 from .schemas import (
@@ -49,7 +50,7 @@ EVENTS_KEY = select(
     select(func.count(ScheduleVersion.id)).scalar_subquery(),
 )
 EVENT_VERSION_KEY = select(
-    Event.id, Event.live_generation, releases.released_version(Event.id).scalar_subquery(),
+    Event.id, Event.live_generation, releasing.released_version(Event.id).scalar_subquery(),
 ).where(Event.slug == bindparam("slug"))
 
 
@@ -101,7 +102,7 @@ class Sessions(MethodView):
     def post(self, values, slug):
         """Add a session to the draft (organisers); released by the next publish"""
         event = organisers_event(slug)
-        return releases.create_session(event, current_attendee(), values)
+        return drafts.create_session(event, current_attendee(), values)
 
 
 @blp.route(f"/<slug>/sessions/<int(max={MAX_ID}):session_id>")
@@ -118,14 +119,14 @@ class SessionDetail(MethodView):
     def patch(self, values, slug, session_id):
         """Change a session in the draft (organisers); status cancelled cancels it"""
         event = organisers_event(slug)
-        return releases.update_session(event, current_attendee(), session_id, values)
+        return drafts.update_session(event, current_attendee(), session_id, values)
 
     @role_required("organiser")
     @blp.response(204)
     def delete(self, slug, session_id):
         """Delete a session in the draft (organisers)"""
         event = organisers_event(slug)
-        releases.delete_session(event, current_attendee(), session_id)
+        drafts.delete_session(event, current_attendee(), session_id)
 
 
 @blp.route("/<slug>/rooms")
@@ -143,7 +144,7 @@ class Rooms(MethodView):
     def post(self, values, slug):
         """Add a room to the draft (organisers)"""
         event = organisers_event(slug)
-        return releases.create_room(event, current_attendee(), values)
+        return drafts.create_room(event, current_attendee(), values)
 
 
 @blp.route(f"/<slug>/rooms/<int(max={MAX_ID}):room_id>")
@@ -160,14 +161,14 @@ class RoomDetail(MethodView):
     def patch(self, values, slug, room_id):
         """Change a room in the draft (organisers): facilities, interpretation, ..."""
         event = organisers_event(slug)
-        return releases.update_room(event, current_attendee(), room_id, values)
+        return drafts.update_room(event, current_attendee(), room_id, values)
 
     @role_required("organiser")
     @blp.response(204)
     def delete(self, slug, room_id):
         """Delete a room in the draft (organisers); refused while sessions use it"""
         event = organisers_event(slug)
-        releases.delete_room(event, current_attendee(), room_id)
+        drafts.delete_room(event, current_attendee(), room_id)
 
 
 # --- drafts and releases ------------------------------------------------------------
@@ -188,10 +189,10 @@ class Draft(MethodView):
         """The pending edits, as the changelog publish would release, and what the
         organisers should look at first (organisers)"""
         event = organisers_event(slug)
-        plan = releases.draft_plan(event)
-        warnings = conflicts.draft_warnings(event, releases.draft_sessions(event),
-                                            releases.draft_rooms(event))
-        return {"version": releases.current_version(event), "changes": plan.changes,
+        plan = changelog.draft_plan(event)
+        warnings = conflicts.draft_warnings(event, drafts.draft_sessions(event),
+                                            drafts.draft_rooms(event))
+        return {"version": releasing.current_version(event), "changes": plan.changes,
                 "edits": len(plan.sessions) + len(plan.rooms), "warnings": warnings}
 
 
@@ -205,7 +206,7 @@ class Publish(MethodView):
     def post(self, values, slug):
         """Release the draft as the next version; tells each affected attendee once"""
         event = organisers_event(slug)
-        return releases.publish(event, current_attendee(), values["note"])
+        return releasing.publish(event, current_attendee(), values["note"])
 
 
 @blp.route("/<slug>/schedule/import")
@@ -237,7 +238,7 @@ class Import(MethodView):
                   errors={"body": [error.message], **({"where": [error.where]}
                                                         if error.where else {})})
         version = outcome.version
-        return {"version": version.number if version else releases.current_version(event),
+        return {"version": version.number if version else releasing.current_version(event),
                 "released": version is not None, "changes": outcome.changes,
                 "notified": version.notified if version else 0,
                 "warnings": outcome.warnings}
@@ -254,7 +255,7 @@ class Delay(MethodView):
         breaks absorbing first); released at once, those affected told"""
         event = organisers_event(slug)
         session = operations.get_session(event, session_id)
-        return releases.delay(event, current_attendee(), session, values["minutes"],
+        return delays.delay(event, current_attendee(), session, values["minutes"],
                               values["shift_following"], values["force"], values["note"])
 
 
@@ -268,7 +269,7 @@ class Move(MethodView):
         (``online_url`` on every session; null removes the links): one release"""
         event = organisers_event(slug)
         online = {"online_url": values["online_url"]} if "online_url" in values else {}
-        return releases.move_event(event, current_attendee(), values["days"], online,
+        return delays.move_event(event, current_attendee(), values["days"], online,
                                    values["note"])
 
 
@@ -279,7 +280,7 @@ class Versions(MethodView):
     @paginate(blp)
     def get(self, slug):
         """Released versions, newest first, each with its changes"""
-        return releases.versions_query(operations.get_event(slug))
+        return releasing.versions_query(operations.get_event(slug))
 
 
 @blp.route("/<slug>/schedule/changes")
@@ -291,7 +292,7 @@ class ChangesSince(MethodView):
     def get(self, query, slug):
         """Only the sessions changed or removed since a version, and the current version"""
         event = operations.get_event(slug)
-        version, sessions, removed = releases.changes_since(event, query["since"])
+        version, sessions, removed = releasing.changes_since(event, query["since"])
         return {"version": version, "since": query["since"], "sessions": sessions,
                 "removed": removed}
 

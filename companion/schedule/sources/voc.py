@@ -107,6 +107,32 @@ def _starts(event: Event, day: Day, zone: str | None) -> datetime:
     return starts
 
 
+def _guid(event: Event, acronym: str | None, strays: Strays) -> str:
+    """The event's guid, else one made from its id (and the conference's acronym)."""
+    if event.get("guid"):
+        return checks.guid(event.get("guid").strip(), event.at("guid"), strays)
+    if event.get("id"):
+        strays.note("sessions without a guid, given one made from their id", event.where)
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{event.get('id')}@{acronym or ''}"))
+    raise SourceError("the event has neither a guid nor an id", event.where)
+
+
+def _speakers(event: Event, strays: Strays) -> list[str]:
+    """The names of the event's persons, the nameless left out, at most MAX_SPEAKERS."""
+    speakers = []
+    for name in event.persons:
+        name = checks.text(name, event.at("persons"), checks.MAX_SPEAKER, strays)
+        if name is None:
+            strays.note("persons without a name, left out", event.at("persons"))
+        elif len(speakers) == checks.MAX_SPEAKERS:
+            strays.note(f"sessions with more than {checks.MAX_SPEAKERS} persons, the first "
+                        f"{checks.MAX_SPEAKERS} kept", event.at("persons"))
+            break
+        else:
+            speakers.append(name)
+    return speakers
+
+
 def _session(event: Event, day: Day, zone: str | None, acronym: str | None,
              strays: Strays) -> tuple[ProgrammeSession, datetime]:
     """The session, and its start as the file's wall clock shows it."""
@@ -114,14 +140,7 @@ def _session(event: Event, day: Day, zone: str | None, acronym: str | None,
     if title is None:
         raise SourceError("required field 'title' missing", event.at("title"))
 
-    if event.get("guid"):
-        guid = checks.guid(event.get("guid").strip(), event.at("guid"), strays)
-    elif event.get("id"):
-        strays.note("sessions without a guid, given one made from their id", event.where)
-        guid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{event.get('id')}@{acronym or ''}"))
-    else:
-        raise SourceError("the event has neither a guid nor an id", event.where)
-
+    guid = _guid(event, acronym, strays)
     starts = _starts(event, day, zone)
     if event.get("end") is not None:
         ends = checks.instant(event.get("end"), event.at("end"), zone)
@@ -146,17 +165,7 @@ def _session(event: Event, day: Day, zone: str | None, acronym: str | None,
         raise SourceError(f"abstract and description longer than {checks.MAX_DESCRIPTION} "
                           "characters together", event.where)
     track = checks.text(event.get("track"), event.at("track"), checks.MAX_TOPIC, strays)
-    speakers = []
-    for name in event.persons:
-        name = checks.text(name, event.at("persons"), checks.MAX_SPEAKER, strays)
-        if name is None:
-            strays.note("persons without a name, left out", event.at("persons"))
-        elif len(speakers) == checks.MAX_SPEAKERS:
-            strays.note(f"sessions with more than {checks.MAX_SPEAKERS} persons, the first "
-                        f"{checks.MAX_SPEAKERS} kept", event.at("persons"))
-            break
-        else:
-            speakers.append(name)
+    speakers = _speakers(event, strays)
     language = checks.text(event.get("language"), event.at("language"), 100, strays)
     session = ProgrammeSession(
         guid=guid, title=title,
@@ -207,17 +216,8 @@ def day_change(days: list[Day], placed: list[tuple[Day, datetime]], zone: str | 
     return time(0)
 
 
-def programme(format: str, conference: Item, room_names: list[tuple[str, str]],
-              day_items: list[Item], events: list[Event], timezone_name: str | None,
-              strays: Strays) -> Programme:
-    """The Programme of a frab or c3voc file, read into plain records."""
-    file_zone = conference.get("time_zone_name")
-    if file_zone is not None:
-        file_zone = checks.time_zone(file_zone.strip(), conference.at("time_zone_name"))
-    # Times without an offset are the file's wall clock: in its own zone, else the given.
-    zone = file_zone or (checks.time_zone(timezone_name, None) if timezone_name else None)
-    warnings = []
-
+def _names(conference: Item, warnings: list[str], strays: Strays) -> tuple[str | None, str]:
+    """The conference's acronym and title (its acronym when it has none)."""
     acronym = checks.text(conference.get("acronym"), conference.at("acronym"), checks.MAX_KEY,
                           strays)
     title = checks.text(conference.get("title"), conference.at("title"), checks.MAX_TITLE,
@@ -228,6 +228,35 @@ def programme(format: str, conference: Item, room_names: list[tuple[str, str]],
                               conference.at("title"))
         warnings.append(f"the conference has no title; its acronym {acronym!r} is used")
         title = acronym
+    return acronym, title
+
+
+def _day_change(conference: Item, days: list[Day], dated: list[tuple[Day, datetime]],
+                zone: str | None, strays: Strays) -> time:
+    """The file's own day change (noting sessions it puts on another day than theirs),
+    else the one where the file puts its sessions suggests."""
+    if conference.get("day_change") is None:
+        return day_change(days, dated, zone, strays)
+    change = checks.wall_time(conference.get("day_change"), conference.at("day_change"))
+    for day, start in dated:
+        on = start.date() - timedelta(days=1 if start.time() < change else 0)
+        if on != day.date:
+            strays.note("sessions the day change puts on another day than their <day>",
+                        day.where)
+    return change
+
+
+def programme(format: str, conference: Item, room_names: list[tuple[str, str]],
+              day_items: list[Item], events: list[Event], timezone_name: str | None,
+              strays: Strays) -> Programme:
+    """The Programme of a frab or c3voc file, read into plain records."""
+    file_zone = conference.get("time_zone_name")
+    if file_zone is not None:
+        file_zone = checks.time_zone(file_zone.strip(), conference.at("time_zone_name"))
+    # Times without an offset are the file's wall clock: in its own zone, else the given.
+    zone = file_zone or (checks.time_zone(timezone_name, None) if timezone_name else None)
+    warnings = []
+    acronym, title = _names(conference, warnings, strays)
     url = checks.text(conference.get("url"), conference.at("url"), checks.MAX_URL, strays)
 
     days = [_day(item, zone) for item in day_items]
@@ -238,15 +267,7 @@ def programme(format: str, conference: Item, room_names: list[tuple[str, str]],
         placed.append((days[event.day], local))
     dated = [(day, local) for day, local in placed if day.date is not None]
 
-    if conference.get("day_change") is not None:
-        change = checks.wall_time(conference.get("day_change"), conference.at("day_change"))
-        for day, start in dated:
-            on = start.date() - timedelta(days=1 if start.time() < change else 0)
-            if on != day.date:
-                strays.note("sessions the day change puts on another day than their <day>",
-                            day.where)
-    else:
-        change = day_change(days, dated, zone, strays)
+    change = _day_change(conference, days, dated, zone, strays)
 
     rooms = {}
     for name, where in room_names:
