@@ -1,6 +1,6 @@
 """Public reads kept whole, per released version: the answer is built once per version.
 
-The public agenda changes only when a release applies (companion/schedule/releases.py):
+The public agenda changes only when a release applies (companion/schedule/releasing.py):
 drafts never touch the live tables. So a public answer (its body, status and headers,
 ETag included) can be kept under a key holding the version, and served again until the
 key changes: a release changes the version, so the next request misses and builds anew.
