@@ -11,10 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULE_LINES = 400
 FUNCTION_LINES = 50
 # Known offenders, each with the change that removes it.
-WAITING = {
-    "companion/schedule/releasing.py: function affected":
-        "issue 24: moved verbatim; the one agenda rule rewrites it",
-}
+WAITING: dict[str, str] = {}
 
 
 def oversized(package: str) -> list[str]:
@@ -48,7 +45,6 @@ def test_no_module_over_400_lines_and_no_function_over_50_in_notifications():
     assert offenders("notifications") == []
 
 
-@pytest.mark.xfail(strict=False, reason="issue 24: the one agenda rule rewrites `affected`")
 def test_the_offenders_waiting_for_their_rewrite_are_gone():
     waiting = [found for package in ("companion", "notifications")
                for found in oversized(package) if found.split(" (")[0] in WAITING]

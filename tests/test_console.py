@@ -320,6 +320,36 @@ def test_the_release_page_counts_who_each_change_tells_and_confirms_once(
     assert db.session.scalar(select(func.count()).select_from(ScheduleVersion)) == 2
 
 
+def test_the_release_page_asks_notifications_who_muted_schedule_changes(
+        organiser, cast, make_attendee, bearer, client):
+    """The count mutes exactly whom notifications mutes: the category of the
+    ``schedule_change`` kind switched off (False); a preference left empty tells."""
+    panel_3 = session_id("panel-3")
+    muted = make_attendee(notify={"schedule_changes": False})
+    unset = make_attendee(notify={"schedule_changes": None})
+    for attendee in (muted, unset):
+        assert client.put(f"/api/v1/me/bookmarks/{panel_3}",
+                          headers=bearer(attendee)).status_code == 200
+    token = csrf_token(organiser, f"/console/sessions/{panel_3}")
+    organiser.post(f"/console/sessions/{panel_3}", data={
+        "csrf_token": token, "title": db.session.get(Session, panel_3).title,
+        "starts_at": "2020-03-31T11:30", "ends_at": "2020-03-31T13:00",
+        "room_id": str(db.session.scalar(select(Room.id))),
+        "speakers": [str(cast["speaker"].id)], "moderators": [str(cast["moderator"].id)]})
+    page = organiser.get("/console/release").text
+    row = re.search(r"<tr><td>Panel 3.*?</tr>", page, re.S).group(0)
+    told = int(re.search(r'<td class="number">(\d+)</td>', row).group(1))
+    response = organiser.post("/console/release", data={
+        "csrf_token": token, "version": "2", "note": "", "confirmed": "1"})
+    assert response.status_code == 302
+    version = db.session.scalars(select(ScheduleVersion).order_by(
+        ScheduleVersion.number.desc())).first()
+    assert version.number == 2 and version.notified == told
+    queued = set(db.session.scalars(select(OutboxMessage.attendee_id).where(
+        OutboxMessage.kind == "schedule_change")))
+    assert unset.id in queued and muted.id not in queued
+
+
 def test_running_late_previews_without_keeping_anything_then_releases(organiser, cast):
     panel_3 = session_id("panel-3")
     url = f"/console/sessions/{panel_3}/late"

@@ -8,11 +8,13 @@ from companion.extensions import db
 from companion.people.models import Attendee, Bookmark
 from companion.people.agenda import (
     ROLE_REMINDER_MINUTES,
+    agendas,
     personal_schedule,
     personal_schedules,
     session_audience,
 )
 from companion.schedule.models import Event, Session, SessionPerson
+from companion.schedule.states import session_state
 
 UTC = timezone.utc
 
@@ -216,3 +218,58 @@ def test_many_agendas_take_as_many_queries_as_one(make_attendee, by_key, stateme
         return len(statements)
 
     assert queries(ids) == queries(ids[:1]) <= 8
+
+
+def test_the_agenda_rule_answers_for_a_change_before_and_after(make_attendee, by_key,
+                                                               conference):
+    """A keynote turned into a panel (a kind on everyone's agenda) and handed to another
+    speaker: before, its follower and old speaker; after, everyone but who unfollowed it,
+    with the new speaker. Panel 1 cancelled: its state after is absent."""
+    ada, bob, cleo, dan = (make_attendee() for _ in range(4))
+    keynotes, panel_1 = by_key["keynotes"], by_key["panel-1"]
+    choose(ada, keynotes, True)
+    choose(bob, keynotes, False)
+    give_role(cleo, keynotes, "speaker")
+    choose(cleo, panel_1, False)
+    db.session.refresh(keynotes)
+    before = session_state(keynotes)
+    after = {**before, "kind": "panel", "speakers": [dan.id], "moderators": [ada.id]}
+    everyone = set(db.session.scalars(select(Attendee.id).where(
+        Attendee.event_id == conference.id)))
+
+    found = agendas(conference, {keynotes.id: (before, after),
+                                 panel_1.id: (session_state(panel_1), None)})
+
+    was, now = found[keynotes.id]
+    assert was == {ada.id: {"following"}, cleo.id: {"speaker"}}
+    assert set(now) == everyone - {bob.id}
+    assert now[ada.id] == {"following", "default", "moderator"}
+    assert now[cleo.id] == {"default"} and now[dan.id] == {"default", "speaker"}
+    was, now = found[panel_1.id]
+    assert set(was) == everyone - {cleo.id} and now == {}
+    assert agendas(conference, {}) == {}
+
+
+def test_the_agenda_rule_takes_as_many_queries_for_a_crowd_as_for_one(
+        make_attendee, by_key, conference, statements):
+    """The bookmarks of all the sessions in one query, everyone once: a crowd costs no
+    more queries than a handful (pretalx's set-based services are the model)."""
+    sessions = [by_key[key] for key in ("keynotes", "panel-1", "panel-2", "closing")]
+    states = {session.id: (session_state(session), session_state(session))
+              for session in sessions}
+
+    def queries() -> tuple[int, int]:
+        assert conference.reminder_kinds  # the event loaded, as its caller has it
+        statements.clear()
+        found = agendas(conference, states)
+        return len(statements), len(found[by_key["keynotes"].id][1])
+
+    make_attendee()
+    few = queries()
+    crowd = [make_attendee() for _ in range(40)]
+    for attendee in crowd:
+        choose(attendee, by_key["keynotes"], True)
+        choose(attendee, by_key["panel-1"], False)
+    many = queries()
+    assert many[1] == few[1] + 40
+    assert many[0] == few[0] == 2  # the bookmarks, the event's attendees

@@ -6,7 +6,10 @@ from collections import Counter
 from flask import flash, redirect, request, url_for
 from sqlalchemy import select
 
-from ..extensions import db
+from notifications import kinds
+from notifications.notify import wants
+
+from ..db import rows_in
 from ..people.models import Attendee
 from ..schedule import changelog, conflicts, drafts, importing, releasing, sources
 from ..schedule.programme import SourceError
@@ -17,14 +20,13 @@ from .pages import attendees_by_id, blp, me, once, organisers_only, page
 
 def told(event, plan: changelog.Plan) -> dict[int, list[int]]:
     """By attendee a release of this plan would push to: the changed sessions it names
-    (those affected, less those who switched schedule changes off, unless they speak or
-    moderate)."""
+    (those affected, less those whom notifications would not tell: they muted the
+    category of a schedule change, and neither speak nor moderate)."""
     affected = releasing.affected(event, plan)
-    if not affected.sessions:
-        return {}
-    muted = {a.id for (a,) in db.session.execute(
-        select(Attendee).where(Attendee.id.in_(list(affected.sessions))))
-        if not (a.notify or {}).get("schedule_changes", True)} - affected.always
+    kind = kinds.get("schedule_change")
+    asked = sorted(set(affected.sessions) - affected.always)
+    muted = {attendee.id for (attendee,) in rows_in(select(Attendee), Attendee.id, asked)
+             if not wants(attendee, kind)}
     return {attendee_id: session_ids for attendee_id, session_ids in affected.sessions.items()
             if attendee_id not in muted}
 

@@ -6,12 +6,12 @@
 - ``sessions``: attendees who have any of these sessions on their agenda: its
   followers, its speakers and moderators, and, for the sessions on everyone's agenda
   (the event's ``reminder_kinds``), everyone who did not unfollow it. The same people
-  its changes and reminders reach (``people.agenda.session_audience``);
+  its changes and reminders reach (``people.agenda.agendas``);
 - ``languages``: attendees whose language is one of these;
-- ``in_room_at``: attendees whose own agenda (``personal_schedules``) has a session
-  running at that instant (started, not yet ended, not cancelled).
+- ``in_room_at``: attendees who have on their agenda a session running at that instant
+  (started, not yet ended, not cancelled).
 
-A handful of queries for any audience: the candidates, then the agendas once.
+A handful of queries for any audience: the candidates, the sessions, their agendas once.
 """
 
 from datetime import datetime
@@ -22,33 +22,30 @@ from sqlalchemy.orm import load_only
 
 from ..db import rows_in
 from ..extensions import db
-from ..people.agenda import personal_schedules, session_audience
+from ..people.agenda import agendas
 from ..people.models import Attendee, Device
 from ..schedule.models import Event, Session
+from ..schedule.states import live_sessions, session_state
 
 ANNOUNCEMENTS = "announcements"  # the /me ``notify`` switch that mutes them
 
 
 # What resolving an audience and queuing its pushes read of each member: the other
 # columns (three more of them JSON) cost most of the time of an announcement to thousands.
-# Not for ``in_room_at``, whose agendas read more of each attendee.
 MEMBER_COLUMNS = load_only(Attendee.id, Attendee.event_id, Attendee.language, Attendee.roles,
                            Attendee.notify)
 
 
 def members(event: Event, audience: dict | str) -> list[Attendee]:
     """The attendees of the event in the audience, by id."""
-    statement = select(Attendee).where(Attendee.event_id == event.id).order_by(Attendee.id)
-    if audience == "all" or audience.get("in_room_at") is None:
-        statement = statement.options(MEMBER_COLUMNS)
+    statement = (select(Attendee).where(Attendee.event_id == event.id).order_by(Attendee.id)
+                 .options(MEMBER_COLUMNS))
     if audience == "all":
         return list(db.session.scalars(statement))
     if audience.get("languages"):
         statement = statement.where(Attendee.language.in_(audience["languages"]))
     if audience.get("sessions"):
-        wanted = set()
-        for session in event_sessions(event, audience["sessions"]):
-            wanted |= {attendee.id for attendee in session_audience(session)}
+        wanted = on_agendas(event, event_sessions(event, audience["sessions"]))
         candidates = [a for (a,) in rows_in(statement, Attendee.id, sorted(wanted))]
     else:
         candidates = list(db.session.scalars(statement))
@@ -59,20 +56,23 @@ def members(event: Event, audience: dict | str) -> list[Attendee]:
         moment = audience["in_room_at"]
         if isinstance(moment, str):
             moment = datetime.fromisoformat(moment)
-        schedules = personal_schedules(candidates)
-        candidates = [a for a in candidates if any(
-            item.session.status != "cancelled"
-            and item.session.starts_at <= moment < item.session.ends_at
-            for item in schedules[a.id]
-        )]
+        running = [session for session in live_sessions(event).values()
+                   if session.status != "cancelled"
+                   and session.starts_at <= moment < session.ends_at]
+        present = on_agendas(event, running)
+        candidates = [a for a in candidates if a.id in present]
     return candidates
+
+
+def on_agendas(event: Event, sessions: list[Session]) -> set[int]:
+    """The ids of those who have any of these sessions on their agenda (as they are now)."""
+    found = agendas(event, {session.id: (None, session_state(session)) for session in sessions})
+    return {attendee_id for _, agenda in found.values() for attendee_id in agenda}
 
 
 def event_sessions(event: Event, ids: list[int]) -> list[Session]:
     """The sessions of the event with these ids; any other id is a 422."""
-    found = list(db.session.scalars(
-        select(Session).where(Session.event_id == event.id, Session.id.in_(ids))
-    ))
+    found = list(live_sessions(event, ids).values())
     unknown = sorted(set(ids) - {session.id for session in found})
     if unknown:
         abort(422, message="The audience names sessions this event does not have.",

@@ -23,12 +23,14 @@ from ..readcache import read_rows, store
 from ..schedule.models import Event, Session, SessionPerson
 from ..schedule.operations import sessions_query
 from ..schedule.schemas import SessionSchema
+from ..schedule.states import ROLES, session_state
 from .models import Attendee, Bookmark
 
 DEFAULT_REMINDER_MINUTES = 10
 # Speakers and moderators need time to get to the podium: at least this much notice.
 ROLE_REMINDER_MINUTES = 30
 REASONS = ("default", "following", "speaker", "moderator")
+ROLE_REASONS = {"speaker", "moderator"}
 
 
 @dataclass
@@ -49,7 +51,7 @@ def reminder_lead(attendee: Attendee, reasons: set[str]) -> timedelta:
     if minutes is None:
         minutes = DEFAULT_REMINDER_MINUTES
     minutes = max(minutes, 1)  # a reminder due when its session starts has expired
-    if reasons & {"speaker", "moderator"}:
+    if reasons & ROLE_REASONS:
         minutes = max(minutes, ROLE_REMINDER_MINUTES)
     return timedelta(minutes=minutes)
 
@@ -58,23 +60,80 @@ def reminders_on(attendee: Attendee) -> bool:
     return (attendee.notify or {}).get("reminders", True) is not False
 
 
+def why(bookmark: bool | None, roles: Iterable[str], by_default: bool) -> set[str]:
+    """The agenda rule, once: why a session is on an attendee's agenda (empty: it isn't).
+    ``bookmark``: True if they follow it, False if they unfollowed it, None if neither;
+    ``roles``: theirs in it; ``by_default``: its kind is one the event reminds everyone of.
+    Speakers and moderators have it whatever they chose."""
+    reasons = set(roles)
+    if bookmark:
+        reasons.add("following")
+    if by_default and bookmark is not False:
+        reasons.add("default")
+    return reasons
+
+
 def reasons_of(bookmarks: Iterable[tuple[int, bool]], roles: Iterable[tuple[int, str]],
                defaults: Iterable[int]) -> dict[int, set[str]]:
     """Why each session is on one attendee's agenda, from their bookmarks (session id,
     following), their roles (session id, role) and the event's default sessions."""
-    reasons: dict[int, set[str]] = {}
-    muted = set()
-    for session_id, following in bookmarks:
-        if following:
-            reasons.setdefault(session_id, set()).add("following")
-        else:
-            muted.add(session_id)
+    chosen = dict(bookmarks)
+    held: dict[int, list[str]] = {}
     for session_id, role in roles:
-        reasons.setdefault(session_id, set()).add(role)
-    for session_id in defaults:
-        if session_id not in muted:
-            reasons.setdefault(session_id, set()).add("default")
-    return reasons
+        held.setdefault(session_id, []).append(role)
+    defaults = set(defaults)
+    reasons = {session_id: why(chosen.get(session_id), held.get(session_id, ()),
+                               session_id in defaults)
+               for session_id in chosen.keys() | held.keys() | defaults}
+    return {session_id: found for session_id, found in reasons.items() if found}
+
+
+State = dict | None  # a session's state (`schedule.states.session_state`), None: absent
+
+
+def agendas(event: Event, states: dict[int, tuple[State, State]]
+            ) -> dict[int, tuple[dict[int, set[str]], dict[int, set[str]]]]:
+    """Who has each session on their agenda, and why (`why`), in its state before and
+    after a change: by session id, (before, after), each by attendee id (empty for an
+    absent state). Those told of a change are the two together.
+
+    The inverse of ``personal_schedules``, for a set of sessions at once: one query for
+    the bookmarks of them all, one for the event's attendees if a state is of a kind on
+    everyone's agenda; the people of each state come with it."""
+    if not states:
+        return {}
+    chosen: dict[int, dict[int, bool]] = {session_id: {} for session_id in states}
+    for attendee_id, session_id, following in db.session.execute(
+        select(Bookmark.attendee_id, Bookmark.session_id, Bookmark.following)
+        .where(Bookmark.session_id.in_(list(states)))
+    ):
+        chosen[session_id][attendee_id] = following
+    defaults = set(event.reminder_kinds or [])
+    everyone: list[int] = []
+    if any(state and state["kind"] in defaults for pair in states.values() for state in pair):
+        everyone = list(db.session.scalars(
+            select(Attendee.id).where(Attendee.event_id == event.id)))
+    return {session_id: tuple(
+        state_agenda(state, chosen[session_id], defaults, everyone) for state in pair)
+        for session_id, pair in states.items()}
+
+
+def state_agenda(state: State, chosen: dict[int, bool], defaults: set[str],
+                 everyone: list[int]) -> dict[int, set[str]]:
+    """`agendas` of one state of a session, from its bookmarks (attendee id: following)."""
+    if state is None:
+        return {}
+    held: dict[int, list[str]] = {}
+    for name, role in ROLES.items():
+        for attendee_id in state.get(name) or ():
+            held.setdefault(attendee_id, []).append(role)
+    by_default = state["kind"] in defaults
+    candidates = chosen.keys() | held.keys()
+    if by_default:
+        candidates = candidates | set(everyone)
+    agenda = {attendee_id: why(chosen.get(attendee_id), held.get(attendee_id, ()), by_default)
+              for attendee_id in candidates}
+    return {attendee_id: reasons for attendee_id, reasons in agenda.items() if reasons}
 
 
 def session_reasons(attendees: list[Attendee]) -> dict[int, dict[int, set[str]]]:
@@ -242,24 +301,10 @@ def released_agenda(attendee, release: Release) -> list[ScheduleItem]:
 
 
 def session_agenda(session: Session) -> dict[int, bool]:
-    """Who has the session on their agenda (the inverse of ``personal_schedule``), by
-    attendee id: whether as its speaker or moderator (which sets their reminder's lead).
-    """
-    choices = db.session.execute(
-        select(Bookmark.attendee_id, Bookmark.following).where(Bookmark.session_id == session.id)
-    ).all()
-    agenda = {attendee_id: False for attendee_id, following in choices if following}
-    if session.kind in (session.event.reminder_kinds or []):
-        muted = {attendee_id for attendee_id, following in choices if not following}
-        everyone = db.session.scalars(
-            select(Attendee.id).where(Attendee.event_id == session.event_id)
-        )
-        agenda.update((attendee_id, False) for attendee_id in everyone
-                      if attendee_id not in muted)
-    agenda.update((attendee_id, True) for attendee_id in db.session.scalars(
-        select(SessionPerson.attendee_id).where(SessionPerson.session_id == session.id)
-    ))
-    return agenda
+    """Who has the session on their agenda (`agendas` of its state now), by attendee id:
+    whether as its speaker or moderator (which sets their reminder's lead)."""
+    _, agenda = agendas(session.event, {session.id: (None, session_state(session))})[session.id]
+    return {attendee_id: bool(reasons & ROLE_REASONS) for attendee_id, reasons in agenda.items()}
 
 
 def session_audience(session: Session) -> list[Attendee]:

@@ -19,6 +19,7 @@ from sqlalchemy import Select, bindparam, delete, func, select, text, update
 
 from ..extensions import db
 from ..organising.audit import record
+from ..people.agenda import ROLE_REASONS, agendas
 from ..people.models import Attendee, Bookmark
 from ..signals import schedule_released
 from ..timeutil import utcnow
@@ -69,73 +70,54 @@ class Affected:
 
 
 def affected(event: Event, the_plan: Plan) -> Affected:
-    """Followers of each changed session, its speakers and moderators (before and after),
-    and everyone for the kinds the event reminds everyone of, unless they muted it.
-    Found before the release touches the rows (a removed session's followers go with it).
-    A handful of queries however many attendees."""
+    """Who has each changed session on their agenda before or after the release
+    (`people.agenda.agendas`: followers, speakers and moderators, everyone for the kinds
+    the event reminds everyone of unless they muted it). Found before the release touches
+    the rows (a removed session's followers go with it). A handful of queries however
+    many attendees."""
     changed = [entry["session_id"] for entry in the_plan.changes if entry["session_id"]]
     result = Affected()
     if not changed:
         return result
     live = live_sessions(event, changed)
-    following: dict[int, set[int]] = {}
-    muted: dict[int, set[int]] = {}
-    for attendee_id, session_id, follows in db.session.execute(
-        select(Bookmark.attendee_id, Bookmark.session_id, Bookmark.following)
-        .where(Bookmark.session_id.in_(changed))
-    ):
-        (following if follows else muted).setdefault(session_id, set()).add(attendee_id)
-    people: dict[int, set[int]] = {}
-    for attendee_id, session_id in db.session.execute(
-        select(SessionPerson.attendee_id, SessionPerson.session_id)
-        .where(SessionPerson.session_id.in_(changed))
-    ):
-        people.setdefault(session_id, set()).add(attendee_id)
-    defaults = set(event.reminder_kinds or [])
-    everyone: list[int] | None = None
+    found = agendas(event, {
+        session_id: (session_state(live[session_id]) if session_id in live else None,
+                     the_plan.sessions.get(session_id))
+        for session_id in changed})
     for session_id in changed:
-        after = the_plan.sessions.get(session_id)
-        before = live.get(session_id)
-        if before is not None:
-            result.starts[session_id] = before.starts_at
-        kinds = {state["kind"] for state in (after,) if state} | (
-            {before.kind} if before is not None else set())
-        own = set(people.get(session_id, ())) | set((after or {}).get("speakers") or []) | set(
-            (after or {}).get("moderators") or [])
-        audience = set(following.get(session_id, ()))
-        if kinds & defaults:
-            if everyone is None:
-                everyone = list(db.session.scalars(
-                    select(Attendee.id).where(Attendee.event_id == event.id)))
-            audience.update(everyone)
-            audience -= muted.get(session_id, set())
-        audience |= own
-        result.always |= own
-        for attendee_id in sorted(audience):
+        before, after = found[session_id]
+        if session_id in live:
+            result.starts[session_id] = live[session_id].starts_at
+        for attendee_id in sorted(before.keys() | after.keys()):
             result.add(attendee_id, session_id)
-        if after is not None and after["status"] != "cancelled":
-            roles = set(after.get("speakers") or []) | set(after.get("moderators") or [])
-            agenda = {attendee_id: False for attendee_id in following.get(session_id, ())}
-            if after["kind"] in defaults:
-                agenda.update((attendee_id, False) for attendee_id in everyone or ()
-                              if attendee_id not in muted.get(session_id, ()))
-            agenda.update((attendee_id, True) for attendee_id in roles)
-            result.agendas[session_id] = agenda
+        result.always.update(attendee_id for agenda in (before, after)
+                             for attendee_id, reasons in agenda.items() if reasons & ROLE_REASONS)
+        state = the_plan.sessions.get(session_id)
+        if state is not None and state["status"] != "cancelled":
+            result.agendas[session_id] = {attendee_id: bool(reasons & ROLE_REASONS)
+                                          for attendee_id, reasons in after.items()}
+    result.summaries = summaries(event, the_plan, live)
+    return result
+
+
+def summaries(event: Event, the_plan: Plan, live: dict[int, Session]) -> dict[int, dict]:
+    """By changed session id: what a push says of it (`Affected.summaries`)."""
     names = {room_id: room.name for room_id, room in live_rooms(event).items()}
     names.update({room_id: state["name"] for room_id, state in the_plan.rooms.items()
                   if state is not None})
+    found = {}
     for entry in the_plan.changes:
         session_id = entry["session_id"]
         if not session_id:
             continue
         state = the_plan.sessions.get(session_id) or session_state(live[session_id])
         kinds = [change["kind"] for change in entry["changes"]]
-        result.summaries[session_id] = {
+        found[session_id] = {
             "change": min(kinds, key=PRIORITY.index), "title": state["title"],
             "starts_at": state["starts_at"], "timezone": event.timezone,
             "room": names.get(state.get("room_id")), "session_id": session_id,
         }
-    return result
+    return found
 
 
 # --- releasing -----------------------------------------------------------------------
