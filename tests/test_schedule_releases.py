@@ -15,6 +15,7 @@ from companion import auth
 from companion.extensions import db
 from companion.organising.audit import AuditEntry
 from companion.people.models import Attendee, Bookmark
+from companion.schedule import changelog, releasing
 from companion.schedule import operations as schedule_ops
 from companion.schedule.drafts import create_session, update_session
 from companion.schedule.models import (
@@ -995,3 +996,32 @@ def test_the_session_fields_are_named_once_and_cover_the_session():
     assert {f.change for f in states.SESSION} - {None} <= set(changelog.PRIORITY)
     assert set(states.NEW_SESSION) == set(states.SESSION_FIELDS) - {
         "guid", "kind", "title", "starts_at", "ends_at"}
+
+
+def test_who_a_release_concerns_takes_as_many_queries_for_a_crowd_as_for_one(
+        conference, make_attendee, statements):
+    """`releasing.affected` asks the one agenda rule for all the changed sessions at once:
+    a crowd of followers costs no more queries than one follower."""
+    sessions = {s.key: s.id for s in db.session.scalars(select(Session))}
+    for key in ("keynotes", "panel-1"):
+        update_session(conference, None, sessions[key], {"title": f"{key} (new)"})
+    db.session.commit()
+
+    def concerned() -> tuple[int, int]:
+        db.session.expire_all()
+        event = schedule_ops.get_event("alliance-2020")
+        the_plan = changelog.draft_plan(event)
+        statements.clear()
+        found = releasing.affected(event, the_plan)
+        return len(statements), len(found.sessions)
+
+    make_attendee()
+    few = concerned()
+    for _ in range(40):
+        follower = make_attendee()
+        db.session.add(Bookmark(attendee_id=follower.id, session_id=sessions["keynotes"]))
+    db.session.commit()
+    many = concerned()
+    assert many[1] == few[1] + 40
+    # the sessions and their people, the bookmarks, the event's attendees, the rooms
+    assert many[0] == few[0] <= 5
