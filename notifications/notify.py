@@ -9,7 +9,6 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import (
     JSON,
     Integer,
@@ -29,11 +28,10 @@ from companion.extensions import db
 from companion.people.models import Attendee
 from companion.timeutil import UTCDateTime, utcnow
 
-from . import kinds, outbox
-from .models import OutboxFanout, OutboxMessage
+from . import jobs, kinds, outbox
+from .models import OutboxMessage
 
 OUTBOX = OutboxMessage.__table__
-FANOUTS = OutboxFanout.__table__
 # A message that went out (or failed, or expired) is history: writing it again is a no-op.
 OPEN = ("pending", "cancelled")
 
@@ -202,8 +200,7 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
         notified.keys.extend([f"{before}{attendee_id}{after}" for attendee_id in ids])
     expires = expires_at if expires_at is not None else (
         due + spec.ttl if spec.ttl is not None else None)
-    fan_out = (spec.fan_out and replaces is None
-               and len(notified.keys) >= current_app.config["PUSH_FANOUT_FROM"])
+    fan_out = spec.fan_out and replaces is None and jobs.crowded(len(notified.keys))
     fanouts = []
     for language, ids in by_language.items():
         texts = spec.texts(kinds.Reader(language), values)
@@ -214,7 +211,7 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
             priority=priority, expires_at=expires, created_at=now)
         if fan_out:
             fanouts.append({"key": key, "attendee_ids": ids_text(ids), **{
-                name: shared[name] for name in FANOUT_COLUMNS}})
+                name: stored(shared[name]) for name in FANOUT_COLUMNS}})
             continue
         if replaces is not None:
             moved = rekey(replaces, key, ids, shared)
@@ -222,8 +219,7 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
             if not ids:
                 continue
         insert_shared(key, shared, ids_text(ids))
-    if fanouts:
-        db.session.execute(FANOUTS.insert(), fanouts)
+    jobs.defer(FAN_OUT, fanouts)
     if notified.keys:
         outbox.wake_workers()
     notified.queued = len(notified.keys)
@@ -253,20 +249,27 @@ def shared_params(shared: dict) -> dict:
 # What a fan-out keeps of write_shared's values (the rest is the same for every message).
 FANOUT_COLUMNS = ("kind", "session_id", "title", "body", "inbox_body", "text_values", "data",
                   "collapse_key", "priority", "due_at", "expires_at", "created_at")
+FAN_OUT = "fan_out"  # the deferred job (notifications/jobs.py) of a message to a crowd
+MOMENTS = ("due_at", "expires_at", "created_at")
 
 
-def expand(limit: int = 20) -> int:
-    """Write the messages of waiting fan-outs (models.OutboxFanout), a row per attendee
-    as `write_shared` would have written them, and delete the fan-outs; how many
-    messages were written. The dispatcher's claiming transaction runs it before it
-    claims, taking the fan-outs with `outbox.take_waiting` (one another worker is
-    expanding is skipped). An attendee erased meanwhile gets nothing."""
-    written = 0
-    for fanout in outbox.take_waiting(FANOUTS, limit, *FANOUTS.c):
-        shared = new_message(fanout.key, fanout.due_at,
-                             **{name: getattr(fanout, name) for name in FANOUT_COLUMNS})
-        written += insert_shared(fanout.key, shared, fanout.attendee_ids)
-    return written
+def stored(value):
+    """A fan-out's value as its job's JSON payload holds it (moments in ISO 8601)."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+@jobs.job(FAN_OUT)
+def expand(fanout: dict) -> int:
+    """Write the messages of a fan-out, one language of a message to a crowd, a row per
+    attendee as `write_shared` would have written them; how many. The dispatcher runs
+    it (`jobs.run_waiting`) before it claims. An attendee erased meanwhile gets
+    nothing."""
+    columns = {name: fanout[name] for name in FANOUT_COLUMNS}
+    for name in MOMENTS:
+        if columns[name] is not None:
+            columns[name] = datetime.fromisoformat(columns[name])
+    shared = new_message(fanout["key"], columns["due_at"], **columns)
+    return insert_shared(fanout["key"], shared, fanout["attendee_ids"])
 
 
 def rekey(old: str, new: str, ids: list[int], shared: dict) -> set[int]:
