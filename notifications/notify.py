@@ -28,7 +28,7 @@ from companion.extensions import db
 from companion.people.models import Attendee
 from companion.timeutil import UTCDateTime, utcnow
 
-from . import jobs, kinds, outbox
+from . import fanout, jobs, kinds, outbox
 from .models import OutboxMessage
 
 OUTBOX = OutboxMessage.__table__
@@ -107,6 +107,16 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
                             session_id, data, always, priority, now, replaces)
     if replaces is not None:
         raise ValueError("replaces needs shared values, key and due time")
+    return write_each(kind, spec, recipients, values, key, due_at, expires_at, session_id,
+                      data, always, priority, now)
+
+
+def write_each(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], values, key,
+               due_at, expires_at: datetime | None, session_id: int | None,
+               data: dict | None, always: Collection[int], priority: str,
+               now: datetime) -> Notified:
+    """`notify` when values, key or due time are a function of the recipient: a row
+    each, bound one by one (one executemany)."""
     rendered: dict[tuple[str, int], kinds.Texts] = {}  # by language, for shared values
     rows, notified = [], Notified()
     origin = key if isinstance(key, str) else None
@@ -181,20 +191,7 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
     rather than bound one by one. With ``replaces``, each language's messages of that
     key are first re-keyed in place (`rekey`); only the others are inserted."""
     notified = Notified()
-    by_language: dict[str, list[int]] = {}
-    # wants() once per preferences object: recipients often share one (releases' rows);
-    # each is kept, so that no other object takes its id meanwhile
-    heard: dict[int, tuple[object, bool]] = {}
-    for attendee in recipients:
-        if attendee.id not in always:
-            preferences = attendee.notify
-            seen = heard.get(id(preferences))
-            if seen is None or seen[0] is not preferences:
-                seen = heard[id(preferences)] = (preferences, wants(attendee, spec))
-            if not seen[1]:
-                notified.muted += 1
-                continue
-        by_language.setdefault(attendee.language, []).append(attendee.id)
+    by_language = wanted_by_language(recipients, spec, always, notified)
     before, after = key_parts(key)
     for ids in by_language.values():
         notified.keys.extend([f"{before}{attendee_id}{after}" for attendee_id in ids])
@@ -210,8 +207,7 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
             data={"type": kind, **(data or {})}, collapse_key=spec.collapse_key(values),
             priority=priority, expires_at=expires, created_at=now)
         if fan_out:
-            fanouts.append({"key": key, "attendee_ids": ids_text(ids), **{
-                name: stored(shared[name]) for name in FANOUT_COLUMNS}})
+            fanouts.append(fanout.payload(key, ids_text(ids), shared))
             continue
         if replaces is not None:
             moved = rekey(replaces, key, ids, shared)
@@ -219,11 +215,32 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
             if not ids:
                 continue
         insert_shared(key, shared, ids_text(ids))
-    jobs.defer(FAN_OUT, fanouts)
+    jobs.defer(fanout.FAN_OUT, fanouts)
     if notified.keys:
         outbox.wake_workers()
     notified.queued = len(notified.keys)
     return notified
+
+
+def wanted_by_language(recipients: Iterable[Attendee], spec: kinds.Kind,
+                       always: Collection[int], notified: Notified) -> dict[str, list[int]]:
+    """The ids of the recipients who want the kind (or are ``always`` told), by language;
+    the others counted in ``notified.muted``."""
+    by_language: dict[str, list[int]] = {}
+    # wants() once per preferences object: recipients often share one (releases' rows);
+    # each is kept, so that no other object takes its id meanwhile
+    heard: dict[int, tuple[object, bool]] = {}
+    for attendee in recipients:
+        if attendee.id not in always:
+            preferences = attendee.notify
+            seen = heard.get(id(preferences))
+            if seen is None or seen[0] is not preferences:
+                seen = heard[id(preferences)] = (preferences, wants(attendee, spec))
+            if not seen[1]:
+                notified.muted += 1
+                continue
+        by_language.setdefault(attendee.language, []).append(attendee.id)
+    return by_language
 
 
 def new_message(key: str, due: datetime, **columns) -> dict:
@@ -244,32 +261,6 @@ def insert_shared(key: str, shared: dict, ids: str) -> int:
 def shared_params(shared: dict) -> dict:
     """The shared columns as the parameters of `shared_value`."""
     return {f"v_{name}": value for name, value in shared.items()}
-
-
-# What a fan-out keeps of write_shared's values (the rest is the same for every message).
-FANOUT_COLUMNS = ("kind", "session_id", "title", "body", "inbox_body", "text_values", "data",
-                  "collapse_key", "priority", "due_at", "expires_at", "created_at")
-FAN_OUT = "fan_out"  # the deferred job (notifications/jobs.py) of a message to a crowd
-MOMENTS = ("due_at", "expires_at", "created_at")
-
-
-def stored(value):
-    """A fan-out's value as its job's JSON payload holds it (moments in ISO 8601)."""
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-@jobs.job(FAN_OUT)
-def expand(fanout: dict) -> int:
-    """Write the messages of a fan-out, one language of a message to a crowd, a row per
-    attendee as `write_shared` would have written them; how many. The dispatcher runs
-    it (`jobs.run_waiting`) before it claims. An attendee erased meanwhile gets
-    nothing."""
-    columns = {name: fanout[name] for name in FANOUT_COLUMNS}
-    for name in MOMENTS:
-        if columns[name] is not None:
-            columns[name] = datetime.fromisoformat(columns[name])
-    shared = new_message(fanout["key"], columns["due_at"], **columns)
-    return insert_shared(fanout["key"], shared, fanout["attendee_ids"])
 
 
 def rekey(old: str, new: str, ids: list[int], shared: dict) -> set[int]:

@@ -13,9 +13,9 @@ re-keyed in place: the same row takes the key, due time and texts of the new sta
 already, one of someone who no longer has the session, one whose new key a cancelled
 reminder holds: that one is pending again instead) is cancelled, and a new one made
 where none was re-keyed; the ``sync_*`` functions here always work that way, new
-reminder and old one cancelled; a session of ``PUSH_FANOUT_FROM`` people or more has
-its reminders re-planned by the worker instead, the same way, and none is claimed
-meanwhile (models.ReminderReplan). A cancelled session has no reminder time, so its
+reminder and old one cancelled; a crowd's session (`jobs.crowded`) has its reminders
+held (`outbox.hold`) and re-planned by the worker instead, the same way (a deferred
+job, `replan`). All of them write through `write`, the one writer of reminders. A cancelled session has no reminder time, so its
 pending reminders are cancelled. Each reminder expires when its session starts: it is
 never sent late.
 
