@@ -103,9 +103,9 @@ class Config:
     PUSH_LEASE_SECONDS = float(os.environ.get("PUSH_LEASE_SECONDS", "10"))
     # From this many recipients on, a push of a kind that fans out (a release's) is
     # written as one row per language and made a row per attendee by the dispatcher
-    # (notifications/fanout.py), and a changed session with this many people has its
-    # reminders re-planned by the dispatcher (reminders.replan): deferred jobs
-    # (notifications/jobs.py, whose `crowded` reads this); the release answers sooner.
+    # (notifications.models.OutboxFanout), and a changed session with this many people
+    # has its reminders re-planned by the dispatcher (models.ReminderReplan): the
+    # release answers sooner.
     PUSH_FANOUT_FROM = int(os.environ.get("PUSH_FANOUT_FROM", "1000"))
     FIREBASE_CREDENTIALS = os.environ.get("FIREBASE_CREDENTIALS", "")
     # fcm sends from a child process of the worker, with its own GIL (senders.ProcessSender);

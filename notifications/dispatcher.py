@@ -16,7 +16,7 @@ from flask import current_app
 from companion.extensions import db
 from companion.timeutil import utcnow
 
-from . import jobs, kinds, outbox
+from . import kinds, notify, outbox, releases
 from .senders import GONE, REJECTED, RETRY, SENT, Push, Result, Sender
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,8 @@ class Dispatcher:
         """Claim the next due messages (``size``, else a batch) and commit; None when
         nothing is due."""
         moment = now or self.clock()
-        jobs.run_waiting()  # what transactions left to the worker, first
+        releases.replan_waiting()  # what releases left to the worker, first
+        notify.expand()
         tally.expired += outbox.expire_overdue(moment)
         ids = outbox.claim(moment, size or self.batch_size, self.lease)
         if not ids:

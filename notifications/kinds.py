@@ -116,7 +116,7 @@ class Kind:
     priority: str = "normal"
     personal: tuple[str, ...] = ()  # values that name a person: never on the lock screen
     # A big audience's messages may be written by the dispatcher just before it sends
-    # them (notifications/fanout.py): nothing reads or re-keys them until then.
+    # them (models.OutboxFanout): nothing reads or re-keys them until then.
     fan_out: bool = False
     # Values that exercise every text of the kind (the catalogue tests render them).
     examples: tuple[dict, ...] = field(default=())

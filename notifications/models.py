@@ -94,21 +94,62 @@ class OutboxMessage(db.Model):
     attendee: Mapped[Attendee] = relationship()
 
 
-class DeferredJob(db.Model):
-    """Work a transaction leaves to the dispatcher, done before it next claims.
+class OutboxFanout(db.Model):
+    """One message to a crowd in one language, not yet a row per attendee.
 
-    Of one generic shape: a kind (`notifications.jobs.KINDS` names the function that
-    does it) and its payload. A release to a crowd writes a job or two rather than
-    thousands of outbox rows (a fan-out, a re-plan of a session's reminders), and
-    answers sooner; the worker runs the job in a transaction of its own that deletes
-    the row (`jobs.run_waiting`). The claim never looks at this table.
+    Writing thousands of outbox rows (each into six indexes) was most of a release's
+    time; this row says the same, who, what and when, in the releasing transaction, and
+    the dispatcher writes the rows from it (`notify.expand`) before it claims, in a
+    transaction of its own that deletes it. For the kinds whose messages nothing reads
+    before they are sent (`kinds.Kind.fan_out`), and audiences of ``PUSH_FANOUT_FROM``
+    or more.
     """
 
-    __tablename__ = "deferred_jobs"
+    __tablename__ = "push_fanouts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # notify's key pattern: the messages' keys (with each attendee's id) and origin.
+    key: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[dict] = mapped_column(JSON)
+    # The attendees, as `companion.db.ids_text` writes them for the database in use.
+    attendee_ids: Mapped[str] = mapped_column(Text)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    inbox_body: Mapped[str | None] = mapped_column(Text)
+    text_values: Mapped[dict | None] = mapped_column(JSON)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    collapse_key: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(8))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReminderReplan(db.Model):
+    """A session's reminders to a crowd, still to follow a release.
+
+    Once a release's pushes were fan-outs, re-keying the reminders of a session
+    thousands follow (a new row version in six indexes each) was most of its time. For
+    a session of ``PUSH_FANOUT_FROM`` people or more, the release writes this row
+    instead, in its transaction, and the dispatcher re-plans the reminders from the
+    session as it is then (`notifications.releases.replan_waiting`), before it claims,
+    in a transaction of its own that deletes the row. Until then no reminder of the
+    session is claimed (`outbox.claimable`): none goes out at an old time, nor for a
+    cancelled session.
+    """
+
+    __tablename__ = "reminder_replans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    # When the session started before the release: what its pending reminders' keys
+    # name, to re-key them in place. None for a session the release added.
+    starts_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import (
     JSON,
     Integer,
@@ -28,10 +29,11 @@ from companion.extensions import db
 from companion.people.models import Attendee
 from companion.timeutil import UTCDateTime, utcnow
 
-from . import fanout, jobs, kinds, outbox
-from .models import OutboxMessage
+from . import kinds, outbox
+from .models import OutboxFanout, OutboxMessage
 
 OUTBOX = OutboxMessage.__table__
+FANOUTS = OutboxFanout.__table__
 # A message that went out (or failed, or expired) is history: writing it again is a no-op.
 OPEN = ("pending", "cancelled")
 
@@ -107,16 +109,6 @@ def notify(kind: str, recipients: Iterable[Attendee], values: dict | Callable[[A
                             session_id, data, always, priority, now, replaces)
     if replaces is not None:
         raise ValueError("replaces needs shared values, key and due time")
-    return write_each(kind, spec, recipients, values, key, due_at, expires_at, session_id,
-                      data, always, priority, now)
-
-
-def write_each(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], values, key,
-               due_at, expires_at: datetime | None, session_id: int | None,
-               data: dict | None, always: Collection[int], priority: str,
-               now: datetime) -> Notified:
-    """`notify` when values, key or due time are a function of the recipient: a row
-    each, bound one by one (one executemany)."""
     rendered: dict[tuple[str, int], kinds.Texts] = {}  # by language, for shared values
     rows, notified = [], Notified()
     origin = key if isinstance(key, str) else None
@@ -191,41 +183,6 @@ def write_shared(kind: str, spec: kinds.Kind, recipients: Iterable[Attendee], va
     rather than bound one by one. With ``replaces``, each language's messages of that
     key are first re-keyed in place (`rekey`); only the others are inserted."""
     notified = Notified()
-    by_language = wanted_by_language(recipients, spec, always, notified)
-    before, after = key_parts(key)
-    for ids in by_language.values():
-        notified.keys.extend([f"{before}{attendee_id}{after}" for attendee_id in ids])
-    expires = expires_at if expires_at is not None else (
-        due + spec.ttl if spec.ttl is not None else None)
-    fan_out = spec.fan_out and replaces is None and jobs.crowded(len(notified.keys))
-    fanouts = []
-    for language, ids in by_language.items():
-        texts = spec.texts(kinds.Reader(language), values)
-        shared = new_message(
-            key, due, kind=kind, session_id=session_id, title=texts.title, body=texts.body,
-            inbox_body=texts.inbox_body, text_values=values,
-            data={"type": kind, **(data or {})}, collapse_key=spec.collapse_key(values),
-            priority=priority, expires_at=expires, created_at=now)
-        if fan_out:
-            fanouts.append(fanout.payload(key, ids_text(ids), shared))
-            continue
-        if replaces is not None:
-            moved = rekey(replaces, key, ids, shared)
-            ids = [attendee_id for attendee_id in ids if attendee_id not in moved]
-            if not ids:
-                continue
-        insert_shared(key, shared, ids_text(ids))
-    jobs.defer(fanout.FAN_OUT, fanouts)
-    if notified.keys:
-        outbox.wake_workers()
-    notified.queued = len(notified.keys)
-    return notified
-
-
-def wanted_by_language(recipients: Iterable[Attendee], spec: kinds.Kind,
-                       always: Collection[int], notified: Notified) -> dict[str, list[int]]:
-    """The ids of the recipients who want the kind (or are ``always`` told), by language;
-    the others counted in ``notified.muted``."""
     by_language: dict[str, list[int]] = {}
     # wants() once per preferences object: recipients often share one (releases' rows);
     # each is kept, so that no other object takes its id meanwhile
@@ -240,7 +197,37 @@ def wanted_by_language(recipients: Iterable[Attendee], spec: kinds.Kind,
                 notified.muted += 1
                 continue
         by_language.setdefault(attendee.language, []).append(attendee.id)
-    return by_language
+    before, after = key_parts(key)
+    for ids in by_language.values():
+        notified.keys.extend([f"{before}{attendee_id}{after}" for attendee_id in ids])
+    expires = expires_at if expires_at is not None else (
+        due + spec.ttl if spec.ttl is not None else None)
+    fan_out = (spec.fan_out and replaces is None
+               and len(notified.keys) >= current_app.config["PUSH_FANOUT_FROM"])
+    fanouts = []
+    for language, ids in by_language.items():
+        texts = spec.texts(kinds.Reader(language), values)
+        shared = new_message(
+            key, due, kind=kind, session_id=session_id, title=texts.title, body=texts.body,
+            inbox_body=texts.inbox_body, text_values=values,
+            data={"type": kind, **(data or {})}, collapse_key=spec.collapse_key(values),
+            priority=priority, expires_at=expires, created_at=now)
+        if fan_out:
+            fanouts.append({"key": key, "attendee_ids": ids_text(ids), **{
+                name: shared[name] for name in FANOUT_COLUMNS}})
+            continue
+        if replaces is not None:
+            moved = rekey(replaces, key, ids, shared)
+            ids = [attendee_id for attendee_id in ids if attendee_id not in moved]
+            if not ids:
+                continue
+        insert_shared(key, shared, ids_text(ids))
+    if fanouts:
+        db.session.execute(FANOUTS.insert(), fanouts)
+    if notified.keys:
+        outbox.wake_workers()
+    notified.queued = len(notified.keys)
+    return notified
 
 
 def new_message(key: str, due: datetime, **columns) -> dict:
@@ -261,6 +248,25 @@ def insert_shared(key: str, shared: dict, ids: str) -> int:
 def shared_params(shared: dict) -> dict:
     """The shared columns as the parameters of `shared_value`."""
     return {f"v_{name}": value for name, value in shared.items()}
+
+
+# What a fan-out keeps of write_shared's values (the rest is the same for every message).
+FANOUT_COLUMNS = ("kind", "session_id", "title", "body", "inbox_body", "text_values", "data",
+                  "collapse_key", "priority", "due_at", "expires_at", "created_at")
+
+
+def expand(limit: int = 20) -> int:
+    """Write the messages of waiting fan-outs (models.OutboxFanout), a row per attendee
+    as `write_shared` would have written them, and delete the fan-outs; how many
+    messages were written. The dispatcher's claiming transaction runs it before it
+    claims, taking the fan-outs with `outbox.take_waiting` (one another worker is
+    expanding is skipped). An attendee erased meanwhile gets nothing."""
+    written = 0
+    for fanout in outbox.take_waiting(FANOUTS, limit, *FANOUTS.c):
+        shared = new_message(fanout.key, fanout.due_at,
+                             **{name: getattr(fanout, name) for name in FANOUT_COLUMNS})
+        written += insert_shared(fanout.key, shared, fanout.attendee_ids)
+    return written
 
 
 def rekey(old: str, new: str, ids: list[int], shared: dict) -> set[int]:

@@ -11,7 +11,7 @@ back), and idle workers wait on it (`Listener`) rather than for their next poll.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from time import monotonic
 
 from sqlalchemy import (
@@ -36,11 +36,9 @@ from companion.extensions import db
 from companion.people.models import Device
 from companion.timeutil import UTCDateTime
 
-from .models import LIVE, DeferredJob, InboxNotification, OutboxMessage
+from .models import LIVE, REMINDER, InboxNotification, OutboxFanout, OutboxMessage, ReminderReplan
 
 NO_SYNC = {"synchronize_session": False}
-# The next attempt of a held message (`hold`): later than any claim looks.
-HELD = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 # The dispatcher's statements work on the tables directly (Core, not ORM objects): it
 # handles hundreds of rows a batch, and plain rows outlive the claiming transaction.
@@ -132,23 +130,12 @@ def claimable(now: datetime):
         OutboxMessage.next_attempt_at <= now,
         or_(OutboxMessage.status == "pending", OutboxMessage.locked_until < now),
         or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > now),
+        # not a reminder whose session a release left to re-plan (models.ReminderReplan):
+        # spelt NOT IN, a filter on each row the index gives (the table is all but
+        # always empty), not a join that would read every live message first
+        or_(OutboxMessage.kind != REMINDER,
+            OutboxMessage.session_id.not_in(select(ReminderReplan.session_id))),
     )
-
-
-def hold(*where) -> None:
-    """Keep the pending messages ``where`` from any claim until they are set due again
-    (by whoever re-plans them: a deferred job): their next attempt at `HELD`, one
-    ``UPDATE``. A message tried already keeps its ``due_at``, to be set due again."""
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.status == "pending", *where)
-                       .values(next_attempt_at=HELD), execution_options=NO_SYNC)
-
-
-def unhold(*where) -> None:
-    """The held messages ``where`` that their re-plan kept as they were: due again at
-    their due time."""
-    db.session.execute(update(OutboxMessage).where(
-        OutboxMessage.status == "pending", OutboxMessage.next_attempt_at == HELD, *where)
-        .values(next_attempt_at=OutboxMessage.due_at), execution_options=NO_SYNC)
 
 
 def claim(now: datetime, limit: int, lease: timedelta) -> list[int]:
@@ -230,8 +217,8 @@ def renewal(dialect: str):
 
 
 def take_waiting(table, limit: int, *columns) -> list:
-    """Up to ``limit`` rows of a table of work waiting for the dispatcher
-    (models.DeferredJob), deleted as they are taken: their ``columns``, oldest first. On
+    """Up to ``limit`` rows of a table of work waiting for the dispatcher (fan-outs,
+    re-plans), deleted as they are taken: their ``columns``, oldest first. On
     PostgreSQL a row another worker holds is skipped; on SQLite the write lock keeps
     workers apart."""
     taken = (select(table.c.id).order_by(table.c.id).limit(limit)
@@ -317,13 +304,14 @@ def settle(sent: list[int], changes: list[dict], gone_devices: set[int],
 
 def next_due() -> datetime | None:
     """When the earliest pending message falls due (the worker sleeps until then), or
-    the oldest deferred job was left (due at once). Spelt for the partial index on
-    (next_attempt_at, id) of live messages."""
+    a fan-out whose messages are still to be written, or reminders still to re-plan.
+    Spelt for the partial index on (next_attempt_at, id) of live messages."""
     due = [moment for moment in db.session.execute(select(
         select(func.min(OutboxMessage.next_attempt_at))
         .where(OutboxMessage.status.in_(LIVE), OutboxMessage.status == "pending")
         .scalar_subquery(),
-        select(func.min(DeferredJob.created_at)).scalar_subquery(),
+        select(func.min(OutboxFanout.due_at)).scalar_subquery(),
+        select(func.min(ReminderReplan.created_at)).scalar_subquery(),
     )).one() if moment is not None]
     return min(due, default=None)
 

@@ -13,9 +13,9 @@ re-keyed in place: the same row takes the key, due time and texts of the new sta
 already, one of someone who no longer has the session, one whose new key a cancelled
 reminder holds: that one is pending again instead) is cancelled, and a new one made
 where none was re-keyed; the ``sync_*`` functions here always work that way, new
-reminder and old one cancelled; a crowd's session (`jobs.crowded`) has its reminders
-held (`outbox.hold`) and re-planned by the worker instead, the same way (a deferred
-job, `replan`). All of them write through `write`, the one writer of reminders. A cancelled session has no reminder time, so its
+reminder and old one cancelled; a session of ``PUSH_FANOUT_FROM`` people or more has
+its reminders re-planned by the worker instead, the same way, and none is claimed
+meanwhile (models.ReminderReplan). A cancelled session has no reminder time, so its
 pending reminders are cancelled. Each reminder expires when its session starts: it is
 never sent late.
 
@@ -25,31 +25,21 @@ are called by the receivers of the changes' signals (``companion.signals``), at 
 bottom of this module.
 """
 
-import json
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import NamedTuple
 
-from sqlalchemy import Text, cast, or_, select, update
+from sqlalchemy import select, update
 
-from companion.db import ID_CHUNK, id_in, rows_in
+from companion.db import ID_CHUNK, rows_in
 from companion.extensions import db
 from companion.people.models import Attendee
-from companion.people.agenda import (
-    ScheduleItem,
-    personal_schedules,
-    reminder_lead,
-    reminders_on,
-    session_agenda,
-    session_audience,
-)
+from companion.people.agenda import ScheduleItem, personal_schedules, session_audience
 from companion.schedule.models import Event, Session
 from companion.signals import agendas_changed, sessions_changed
 
-from . import jobs, outbox
 from .models import REMINDER, OutboxMessage
-from .notify import ID, key_sql, notify
+from .notify import notify
 
 KIND = REMINDER
 
@@ -105,10 +95,14 @@ def sync_attendees(attendees: Iterable[Attendee],
     by_id = {attendee.id: attendee for attendee in attendees}
     wanted: set[str] = set()
     for session, items in by_session.values():
-        by_due: dict[datetime, list] = {}
-        for attendee_id, item in items.items():
-            by_due.setdefault(item.reminder_at, []).append(by_id[attendee_id])
-        wanted.update(write(session, by_due))
+        queued = notify(
+            KIND, [by_id[attendee_id] for attendee_id in items], session_values(session),
+            key=lambda attendee, session=session: reminder_key(attendee.id, session),
+            due_at=lambda attendee, items=items: items[attendee.id].reminder_at,
+            expires_at=session.starts_at, session_id=session.id,
+            data={"event": session.event.slug, "session_id": str(session.id)},
+        )
+        wanted.update(queued.keys)
     unwanted = [
         message_id
         for message_id, message_key in pending_reminders([a.id for a in attendees], session_ids)
@@ -123,24 +117,6 @@ def sync_attendees(attendees: Iterable[Attendee],
             execution_options={"synchronize_session": False},
         )
     return Planned(wanted=len(wanted), cancelled=len(unwanted))
-
-
-def write(session: Session, by_due: dict[datetime, list],
-          was: datetime | None = None) -> list[str]:
-    """The one writer of a session's reminders: one `notify` per due time, to the
-    recipients due then; ``was``, the session's start its pending reminders name (a
-    release moved it): those never tried are re-keyed in place. The keys wanted."""
-    keys = []
-    key = reminder_key(ID, session)
-    replaces = reminder_key(ID, session, was) if was is not None else None
-    for due_at, people in by_due.items():
-        queued = notify(
-            KIND, people, session_values(session),
-            key=key, due_at=due_at, expires_at=session.starts_at, session_id=session.id,
-            data={"event": session.event.slug, "session_id": str(session.id)},
-            replaces=replaces)
-        keys.extend(queued.keys)
-    return keys
 
 
 def session_values(session: Session) -> dict:
@@ -187,109 +163,6 @@ def sync_event(event: Event) -> Planned:
     return sync_attendees(db.session.scalars(
         select(Attendee).where(Attendee.event_id == event.id)
     ))
-
-
-# --- a release: the sessions it changed, from the agendas it found ------------------
-
-class Recipient(NamedTuple):
-    """What `notify` and the reminder lead read of a recipient, and nothing else: not
-    an `Attendee` (whose other JSON columns would be decoded for nothing)."""
-
-    id: int
-    language: str
-    notify: dict | None
-    reminder_minutes: int | None
-
-
-# Their preferences as the JSON text: the crowd shares a few sets, each decoded once.
-RECIPIENTS = select(Attendee.id, Attendee.language, cast(Attendee.notify, Text),
-                    Attendee.reminder_minutes)
-
-
-def recipients(ids: Collection[int]) -> dict[int, Recipient]:
-    """These attendees as `Recipient`s, by id; those sharing preferences share the dict."""
-    decoded: dict[str | None, dict | None] = {None: None}
-    by_id = {}
-    for attendee_id, language, preferences, minutes in db.session.execute(
-            RECIPIENTS.where(id_in(Attendee.id, ids))):
-        if preferences not in decoded:
-            decoded[preferences] = json.loads(preferences)
-        by_id[attendee_id] = Recipient(attendee_id, language, decoded[preferences], minutes)
-    return by_id
-
-
-def by_lead(session: Session, agenda: dict[int, bool], by_id: dict) -> dict[datetime, list]:
-    """The session's reminders by due time, for those of its agenda (attendee id: whether
-    as speaker or moderator) who want reminders."""
-    due: dict[tuple, datetime] = {}  # by (minutes, role): the crowd shares a few
-    planned: dict[datetime, list] = {}
-    for attendee_id, has_role in agenda.items():
-        attendee = by_id.get(attendee_id)
-        if attendee is not None and reminders_on(attendee):
-            setting = (attendee.reminder_minutes, has_role)
-            if setting not in due:
-                due[setting] = session.starts_at - reminder_lead(
-                    attendee, {"speaker"} if has_role else set())
-            planned.setdefault(due[setting], []).append(attendee)
-    return planned
-
-
-def plan_sessions(changed: list[Session], removed: list[int],
-                  agendas: dict[int, dict[int, bool]], starts: dict[int, datetime],
-                  by_id: dict) -> None:
-    """The reminders of the changed and removed sessions, from the agendas already found
-    (``agendas``, as `Affected.agendas`; ``starts``, each session's start before): what
-    `write` wants, and one statement per session cancelling the rest (old times,
-    cancelled or removed sessions, people no longer concerned), none of it loaded."""
-    pending = (OutboxMessage.kind == KIND, OutboxMessage.status == "pending")
-    for session in changed:
-        planned = by_lead(session, agendas.get(session.id, {}), by_id)
-        write(session, planned, starts.get(session.id))
-        wanted = [attendee.id for people in planned.values() for attendee in people]
-        cancel(*pending, OutboxMessage.session_id == session.id,
-               or_(OutboxMessage.key != key_sql(reminder_key(ID, session),
-                                                OutboxMessage.attendee_id),
-                   ~id_in(OutboxMessage.attendee_id, wanted)))
-    if removed:
-        cancel(*pending, id_in(OutboxMessage.session_id, removed))
-
-
-def cancel(*where) -> None:
-    db.session.execute(update(OutboxMessage).where(*where).values(status="cancelled"),
-                       execution_options={"synchronize_session": False})
-
-
-REPLAN = "reminder_replan"  # the deferred job (notifications/jobs.py) of a crowd's session
-
-
-def plan_later(sessions: list[Session], starts: dict[int, datetime]) -> None:
-    """The reminders of these sessions (a crowd each), re-planned by the dispatcher
-    (`replan`): meanwhile their pending reminders are held (`outbox.hold`, one
-    ``UPDATE``), so none goes out at an old time, nor for a cancelled session."""
-    if sessions:
-        outbox.hold(OutboxMessage.kind == KIND,
-                    id_in(OutboxMessage.session_id, [session.id for session in sessions]))
-        starts_before = {session.id: starts.get(session.id) for session in sessions}
-        jobs.defer(REPLAN, [
-            {"session_id": session_id,
-             "starts_before": start and start.astimezone(timezone.utc).isoformat()}
-            for session_id, start in starts_before.items()])
-
-
-@jobs.job(REPLAN)
-def replan(payload: dict) -> None:
-    """A crowd's session's reminders, from the session and its agenda as they are now
-    (`plan_sessions`); those it kept as they were are due again."""
-    session = db.session.get(Session, payload["session_id"])
-    if session is None:  # deleted since: its reminders went with it
-        return
-    starts_before = payload["starts_before"]
-    agenda = {} if session.status == "cancelled" else session_agenda(session)
-    plan_sessions([session], [], {session.id: agenda},
-                  {} if starts_before is None
-                  else {session.id: datetime.fromisoformat(starts_before)},
-                  recipients(agenda))
-    outbox.unhold(OutboxMessage.kind == KIND, OutboxMessage.session_id == session.id)
 
 
 # --- who reacts to which change (companion.signals) ---------------------------------

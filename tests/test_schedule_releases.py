@@ -26,11 +26,13 @@ from companion.schedule.models import (
     SessionPerson,
 )
 from companion.schedule.states import instant
-from notifications import jobs, outbox, reminders
+from notifications import outbox, reminders
+from notifications import releases as notification_releases
 from notifications.models import (
-    DeferredJob,
     InboxNotification,
+    OutboxFanout,
     OutboxMessage,
+    ReminderReplan,
 )
 
 # A Monday the day after the spring change to summer time, as 30 March 2020 was.
@@ -327,9 +329,8 @@ def test_a_release_to_a_crowd_is_one_fanout_per_language_until_the_dispatcher_se
     add_device(leaving, token="fid-leaving")
     move_panel_3_to_11_30(client, people, key)
     released = publish(client, people)
-    fanouts = db.session.scalars(select(DeferredJob.payload).where(
-        DeferredJob.kind == "fan_out")).all()
-    assert sorted(f["title"] for f in fanouts) == ["Changement de programme", "Schedule change"]
+    fanouts = db.session.scalars(select(OutboxFanout)).all()
+    assert sorted(f.title for f in fanouts) == ["Changement de programme", "Schedule change"]
     assert not db.session.scalar(select(func.count()).where(
         OutboxMessage.kind == "schedule_change"))  # no row per attendee yet
     assert client.delete("/api/v1/me", headers=bearer(leaving),
@@ -341,7 +342,7 @@ def test_a_release_to_a_crowd_is_one_fanout_per_language_until_the_dispatcher_se
     assert released["notified"] == len(everyone) + 1  # the erased one was counted
     assert received["bystander"]["body"] == panel_3_now_at_11_30(key)
     assert received["lea"]["title"] == "Changement de programme"
-    assert not db.session.scalars(select(DeferredJob)).all()
+    assert not db.session.scalars(select(OutboxFanout)).all()
     assert db.session.scalar(select(func.count()).select_from(InboxNotification).where(
         InboxNotification.kind == "schedule_change")) == len(everyone)
     assert pushed() == {}  # once
@@ -364,7 +365,7 @@ def replanned(request, app, dispatch):
 
     By the release: they followed in its transaction. By the worker: the release is to
     a crowd (``PUSH_FANOUT_FROM`` 1), which leaves each changed session's reminders to
-    the dispatcher's first step (a deferred job, reminders.replan); ``replanned()`` runs the
+    the dispatcher's first step (models.ReminderReplan); ``replanned()`` runs the
     dispatcher once (nothing is due on the real clock), as the worker would.
     """
     if request.param == "by the release":
@@ -373,11 +374,10 @@ def replanned(request, app, dispatch):
 
     def run() -> None:
         db.session.expire_all()
-        assert db.session.scalar(select(func.count()).where(
-            DeferredJob.kind == reminders.REPLAN))
+        assert db.session.scalar(select(func.count()).select_from(ReminderReplan))
         dispatch()
         db.session.expire_all()
-        assert not db.session.scalar(select(func.count()).select_from(DeferredJob))
+        assert not db.session.scalar(select(func.count()).select_from(ReminderReplan))
 
     return run
 
@@ -494,10 +494,9 @@ def test_a_crowds_reminders_wait_for_the_worker_and_none_goes_out_meanwhile(
 
     move_keynotes(client, people, key, "15:45", "16:15")
     assert reminder_rows(keynotes) == before  # not yet: the release left them
-    (waiting,) = db.session.scalars(select(DeferredJob.payload).where(
-        DeferredJob.kind == reminders.REPLAN)).all()
-    assert (waiting["session_id"], waiting["starts_before"]) == (
-        keynotes, datetime(2027, 3, 29, 13, 30, tzinfo=timezone.utc).isoformat())
+    (waiting,) = db.session.scalars(select(ReminderReplan)).all()
+    assert (waiting.session_id, waiting.starts_before) == (
+        keynotes, datetime(2027, 3, 29, 13, 30, tzinfo=timezone.utc))
     assert claimed_at(old_time, keynotes) == set()  # none at its old time meanwhile
 
     dispatch()  # the worker's first step
@@ -505,7 +504,7 @@ def test_a_crowds_reminders_wait_for_the_worker_and_none_goes_out_meanwhile(
     assert after.keys() == before.keys()
     assert after[mine] == (f"reminder:{follower}:{keynotes}:2027-03-29T13:45:00+00:00",
                            "2027-03-29T13:35:00+00:00", "pending")
-    assert not db.session.scalars(select(DeferredJob)).all()
+    assert not db.session.scalars(select(ReminderReplan)).all()
     assert mine not in claimed_at(old_time, keynotes)  # (the speaker's is due: 13:15)
     assert mine in claimed_at(old_time + timedelta(minutes=15), keynotes)
 
@@ -542,15 +541,14 @@ def test_a_session_another_worker_is_replanning_is_skipped_and_none_of_it_claime
     # the follower's reminder was due at 13:20 UTC, 10 minutes before 15:30 summer time
     old_time = datetime(2020, 3, 30, 13, 21, tzinfo=timezone.utc)
     with app.app_context():  # the first worker takes the re-plan
-        taken = db.session.scalars(select(DeferredJob.kind).with_for_update(
-            skip_locked=True)).all()  # its re-plan, and the release's fan-outs
-        assert reminders.REPLAN in taken
+        (taken,) = db.session.scalars(
+            select(ReminderReplan.id).with_for_update(skip_locked=True)).all()
         with app.app_context():  # the second, meanwhile
             started = time.monotonic()
-            assert jobs.run_waiting() == 0  # skipped, not waited for
+            assert notification_releases.replan_waiting() == 0  # skipped, not waited for
             assert claimed_at(old_time, keynotes) == set()
             assert time.monotonic() - started < 5
-        assert jobs.run_waiting() == len(taken)
+        assert notification_releases.replan_waiting() == 1
         db.session.commit()
         assert claimed_at(old_time, keynotes) == set()
         mine = claimed_at(old_time + timedelta(minutes=15), keynotes)
