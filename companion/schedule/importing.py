@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..people.models import Attendee
-from . import changelog, delays, drafts, releasing, sources, states
-from .models import Event, ScheduleVersion
 from ..timeutil import utcnow
+from . import changelog, delays, drafts, releasing, sources, states
 from .days import event_day
+from .models import Event, ScheduleVersion
 from .operations import conference_data, find_event
 from .programme import Programme, ProgrammeSession, SourceError
 
@@ -98,11 +98,12 @@ def import_programme(programme: Programme, slug: str, *, actor: Attendee | None 
 
 
 def create_event(programme: Programme, slug: str, zone: str) -> Event:
+    """The event's row, for its rooms and sessions to be drafted in; the rest of its
+    fields come with its first release (`adopt_event_fields`)."""
     event = Event(slug=slug, name=programme.title, timezone=zone,
                   starts_on=programme.starts_on, ends_on=programme.ends_on,
                   **NEW_EVENT)
     db.session.add(event)
-    adopt_event_fields(event, programme)
     db.session.flush()
     return event
 
@@ -111,7 +112,7 @@ def adopt_event_fields(event: Event, programme: Programme) -> None:
     """The event's own fields as the source gives them (at a release: they are shown)."""
     event.name = programme.title
     event.starts_on, event.ends_on = programme.starts_on, programme.ends_on
-    event.day_change = programme.day_change or None
+    event.day_change = programme.day_change
     if programme.url:
         event.url = programme.url
     for name in EVENT_DETAILS:
